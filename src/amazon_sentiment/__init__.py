@@ -1,0 +1,1 @@
+"""Amazon review sentiment pipeline."""

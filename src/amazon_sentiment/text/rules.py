@@ -1,0 +1,90 @@
+"""The one definition of how review text is cleaned.
+
+Each rule is a regular expression and a literal replacement, applied in order. The
+patterns are written in the subset that ``java.util.regex`` (Spark's
+``regexp_replace``) and Python's ``re`` in ASCII mode read the same way:
+
+* no ``.`` (Java's excludes more line terminators than Python's), no ``\\b``/``\\w``
+  (Unicode-aware in one engine, not the other); ``\\s`` is ASCII whitespace in both;
+  other whitespace and control characters are listed explicitly as ``\\uXXXX``;
+* ``(?i)`` folds ASCII letters only, in both engines;
+* replacements are literal: no ``$`` (Java group reference) and no ``\\``.
+
+Change a rule and you change what the model sees: bump :data:`CLEANING_RULES_VERSION`,
+which the ETL manifest and the model's tags record.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+CLEANING_RULES_VERSION = "1"
+
+#: Joins a review's headline and body into the one text the model reads.
+HEADLINE_SEPARATOR = " "
+
+# Unicode spaces that ASCII \s does not cover, spelled out so both engines agree.
+_UNICODE_SPACES = r"\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+@dataclass(frozen=True)
+class CleaningRule:
+    """One step of text cleaning: every match of ``pattern`` becomes ``replacement``."""
+
+    name: str
+    pattern: str
+    replacement: str
+    _compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if "$" in self.replacement or "\\" in self.replacement:
+            raise ValueError(
+                f"rule {self.name!r}: replacements must be literal ('$' and '\\' mean "
+                "group references to Spark's regexp_replace)"
+            )
+        object.__setattr__(self, "_compiled", re.compile(self.pattern, re.ASCII))
+
+    def apply(self, text: str) -> str:
+        return self._compiled.sub(self.replacement, text)
+
+
+CLEANING_RULES: tuple[CleaningRule, ...] = (
+    # HTML entities first, so that an escaped tag (&lt;br&gt;) is removed as a tag below.
+    CleaningRule("entity_apostrophe", r"(?i)&(?:apos|#0*39|#x0*27);", "'"),
+    CleaningRule("entity_quote", r"(?i)&(?:quot|#0*34|#x0*22);", '"'),
+    CleaningRule("entity_less_than", r"(?i)&(?:lt|#0*60|#x0*3c);", "<"),
+    CleaningRule("entity_greater_than", r"(?i)&(?:gt|#0*62|#x0*3e);", ">"),
+    CleaningRule("entity_nbsp", r"(?i)&(?:nbsp|#0*160|#x0*a0);", " "),
+    CleaningRule("entity_ampersand", r"(?i)&(?:amp|#0*38|#x0*26);", "&"),
+    CleaningRule("entity_other", r"&#?[A-Za-z0-9]{1,10};", " "),
+    # Tags such as <br />, <p>, <a href="...">, </div>; a bare "<3" is not a tag.
+    CleaningRule("html_tag", r"</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,500})?/?>", " "),
+    CleaningRule("url", r"(?i)(?:https?://|www\.)[^\s<>\"]+", " "),
+    # Zero-width characters and the byte-order mark vanish; other controls become spaces.
+    CleaningRule("zero_width", r"[\u200b-\u200d\u2060\ufeff]", ""),
+    CleaningRule("control", r"[\x00-\x08\x0e-\x1f\x7f-\x9f]", " "),
+    CleaningRule("whitespace", r"[\s" + _UNICODE_SPACES + r"]+", " "),
+    CleaningRule("trim", r"^ +| +$", ""),
+)
+
+
+def clean_text(text: str) -> str:
+    """Apply every rule of :data:`CLEANING_RULES` to one text, in order."""
+    for rule in CLEANING_RULES:
+        text = rule.apply(text)
+    return text
+
+
+def clean_texts(texts: Iterable[str]) -> list[str]:
+    """Clean many texts; the form the model's first step calls."""
+    return [clean_text(text) for text in texts]
+
+
+def join_review(headline: str | None, body: str | None) -> str:
+    """Headline and body as one text, skipping a missing one (Spark's ``concat_ws``).
+
+    A blank part leaves a stray separator that the ``whitespace``/``trim`` rules remove.
+    """
+    return HEADLINE_SEPARATOR.join(part for part in (headline, body) if part is not None)

@@ -1,0 +1,8 @@
+"""Shared fixtures live in tests/fixtures/, one module per real component."""
+
+pytest_plugins = [
+    "tests.fixtures.processes",
+    "tests.fixtures.spark",
+    "tests.fixtures.golden_sample",
+    "tests.fixtures.mlflow_server",
+]
