@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV = $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN = $(UV) run --locked --all-extras
 
-.PHONY: help setup demo etl test lint bench clean
+.PHONY: help setup jars demo etl test lint bench image clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -12,19 +12,27 @@ help: ## Show this help
 setup: ## Install uv (if missing), the project and its locked dependencies into .venv
 	@./scripts/bootstrap.sh >/dev/null
 
+jars: ## Fetch the hadoop-aws jars Spark needs for s3a:// into .cache/jars (once)
+	@./scripts/fetch-s3a-jars.sh
+
 demo: setup ## Run the whole pipeline on the bundled sample
 	$(RUN) amazon-sentiment etl
+	$(RUN) amazon-sentiment train
 
 etl: setup ## Stage 1 only: build the golden sample from the bundled sample
 	$(RUN) amazon-sentiment etl
 
-test: setup ## Run the whole test suite (starts its own Spark, MLflow and API servers)
+test: setup jars ## Run the whole test suite (starts its own Spark, MLflow and API servers)
 	$(RUN) pytest
 
-lint: setup ## ruff and mypy
+lint: setup ## ruff, mypy and hadolint
 	$(RUN) ruff check src tests bench
 	$(RUN) ruff format --check src tests bench
 	$(RUN) mypy
+	$(RUN) hadolint Dockerfile
+
+image: ## Build the serving image (a Docker engine, else podman without a daemon)
+	./scripts/build-image.sh --target serving --tag amazon-sentiment:latest
 
 clean: ## Remove run outputs (keeps .venv)
 	rm -rf artifacts mlruns mlartifacts spark-warehouse metastore_db derby.log

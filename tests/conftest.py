@@ -5,4 +5,8 @@ pytest_plugins = [
     "tests.fixtures.spark",
     "tests.fixtures.golden_sample",
     "tests.fixtures.mlflow_server",
+    "tests.fixtures.serving",
+    "tests.fixtures.s3",
+    "tests.fixtures.postgres",
+    "tests.fixtures.spark_cluster",
 ]

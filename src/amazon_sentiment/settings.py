@@ -52,11 +52,37 @@ class Settings(BaseSettings):
     spark_driver_memory: str = Field("4g", description="spark.driver.memory.")
     spark_shuffle_partitions: int = Field(8, ge=1, description="spark.sql.shuffle.partitions.")
     spark_app_name: str = "amazon-sentiment"
+    spark_jars: str | None = Field(
+        None,
+        description="Comma-separated local jars for spark.jars, e.g. hadoop-aws and the AWS SDK"
+        " bundle for s3a:// (`make jars` puts a working pair in .cache/jars/).",
+    )
+    spark_packages: str | None = Field(
+        None,
+        description="Maven coordinates for spark.jars.packages, e.g."
+        " org.apache.hadoop:hadoop-aws:<Spark's Hadoop version>; needs Maven Central.",
+    )
+
+    # --- S3 (s3a://) --------------------------------------------------------------------
+    # Unset: Hadoop's defaults (AWS endpoint; credentials from the environment, the
+    # instance profile or IAM role). Set for MinIO, SeaweedFS, Ceph and other S3 stores.
+    s3_endpoint_url: str | None = Field(
+        None, description="S3 endpoint, e.g. http://minio:9000 (fs.s3a.endpoint)."
+    )
+    s3_path_style_access: bool = Field(
+        False, description="Address buckets as endpoint/bucket/key (MinIO-like stores)."
+    )
+    s3_access_key_id: SecretStr | None = Field(
+        None, description="Static S3 access key; unset: Hadoop's default credential chain."
+    )
+    s3_secret_access_key: SecretStr | None = Field(None, description="Static S3 secret key.")
 
     # --- MLflow (stage 2) ---------------------------------------------------------------
     mlflow_tracking_uri: str = Field(
         "sqlite:///artifacts/mlflow.db",
-        validation_alias=AliasChoices("AMAZON_SENTIMENT_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
+        validation_alias=AliasChoices(
+            "AMAZON_SENTIMENT_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"
+        ),
         description="Tracking and registry URI: a local SQLite file or an MLflow server.",
     )
     mlflow_artifact_root: str = Field(
@@ -81,7 +107,8 @@ class Settings(BaseSettings):
         None, description="If set, required (X-API-Key) on /predict, /explain, /invocations."
     )
     admin_api_key: SecretStr | None = Field(
-        None, description="Required on /admin/*; falls back to api_key. Without either, /admin is off."
+        None,
+        description="Required on /admin/*; falls back to api_key. Without either, /admin is off.",
     )
     max_text_chars: int = Field(10_000, ge=1)
     max_batch_size: int = Field(1_000, ge=1)
@@ -94,6 +121,16 @@ class Settings(BaseSettings):
     )
     allow_version_mismatch: bool = Field(
         False, description="Warn instead of refusing a model logged with other library versions."
+    )
+    micro_batching: bool = Field(
+        True, description="Score concurrent single reviews together in one model call."
+    )
+    micro_batch_max_size: int = Field(128, ge=1, description="Most reviews per micro-batch.")
+    micro_batch_wait_ms: float = Field(
+        0.0,
+        ge=0.0,
+        le=1000.0,
+        description="How long a micro-batch waits for more reviews; 0 takes what has queued.",
     )
 
     @model_validator(mode="after")

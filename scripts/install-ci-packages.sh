@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the system packages the test suite needs beyond Python, from Debian's
+# packages: PostgreSQL (MLflow's backend store in the production-topology tests), podman
+# and debootstrap (build and smoke-test the serving image without a Docker engine),
+# and wrk (the serving benchmark's load generator).
+#
+# Idempotent: when everything is already installed it only checks, in well under a
+# second. On a machine without apt-get it says what is missing and exits 0; the tests
+# that need a missing tool then fail or skip with a message naming it.
+set -euo pipefail
+
+packages=(postgresql podman buildah debootstrap wrk)
+
+missing=()
+for package in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing+=("$package")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-ci-packages: all present (${packages[*]})"
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-ci-packages: no apt-get here; install by other means: ${missing[*]}" >&2
+  exit 0
+fi
+
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 \
+    || { echo "install-ci-packages: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  as_root=(sudo)
+fi
+
+echo "install-ci-packages: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+echo "install-ci-packages: done"

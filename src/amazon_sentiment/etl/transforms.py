@@ -1,0 +1,271 @@
+"""Pure DataFrame -> DataFrame steps of the ETL, in the order the job applies them.
+
+Row-level problems are not filtered away silently: the first steps *mark* each row
+with a ``drop_reason`` so that one aggregation counts every reason for the manifest,
+and :func:`drop_marked` then removes them. The deduplication steps likewise carry the
+number of rows each surviving row stands for, so one pass counts what they removed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from amazon_sentiment.etl.cleaning import review_text_column
+from amazon_sentiment.etl.schemas import SPLITS
+
+# Why a row was dropped before deduplication, in the order the checks apply.
+NULL_RATING = "null_rating"
+INVALID_RATING = "invalid_rating"
+NULL_TEXT = "null_text"
+NEUTRAL_RATING = "neutral_rating"
+TOO_SHORT = "too_short"
+ROW_DROP_REASONS: tuple[str, ...] = (
+    NULL_RATING,
+    INVALID_RATING,
+    NULL_TEXT,
+    NEUTRAL_RATING,
+    TOO_SHORT,
+)
+
+# 2**53: a non-negative 53-bit integer divided by it is an exact double in [0, 1).
+_UNIT_INTERVAL_SCALE = float(2**53)
+
+
+def unit_hash(*columns: Column, seed: int, purpose: str) -> Column:
+    """A deterministic uniform number in [0, 1) from ``columns``, ``seed`` and ``purpose``.
+
+    ``purpose`` salts the hash so that the split a text lands in and its place in the
+    balancing order are independent draws.
+    """
+    hashed = F.xxhash64(F.lit(purpose), F.lit(seed), *columns)
+    return F.shiftrightunsigned(hashed, 11) / F.lit(_UNIT_INTERVAL_SCALE)
+
+
+def label_by_rating(
+    reviews: DataFrame, *, positive_min_stars: int, negative_max_stars: int
+) -> DataFrame:
+    """Add ``label`` (1 positive, 0 negative) and mark unusable ratings and texts.
+
+    Ratings must be whole stars from 1 to 5; ``star_rating`` becomes an int. Neutral
+    ratings (between the thresholds) are marked, not labelled.
+    """
+    stars = F.col("star_rating")
+    whole_star = (stars >= 1) & (stars <= 5) & (stars == F.floor(stars))
+    reason = (
+        F.when(stars.isNull(), F.lit(NULL_RATING))
+        .when(~whole_star, F.lit(INVALID_RATING))
+        .when(F.col("review_body").isNull(), F.lit(NULL_TEXT))
+        .when((stars > negative_max_stars) & (stars < positive_min_stars), F.lit(NEUTRAL_RATING))
+    )
+    label = F.when(stars >= positive_min_stars, 1).when(stars <= negative_max_stars, 0)
+    return reviews.withColumns(
+        {
+            "drop_reason": _first_reason(reviews, reason),
+            "label": F.when(reason.isNull(), label).cast(T.IntegerType()),
+            "star_rating": F.when(whole_star, stars).cast(T.IntegerType()),
+        }
+    )
+
+
+def clean_reviews(reviews: DataFrame) -> DataFrame:
+    """Add ``text``: headline and body joined and cleaned by the shared rules.
+
+    Rows already marked for dropping are not cleaned (their ``text`` is null), which
+    also keeps them small if the marked data is cached.
+    """
+    text = review_text_column(F.col("review_headline"), F.col("review_body"))
+    return reviews.withColumn(
+        "text", F.when(F.col("drop_reason").isNull(), text).cast(T.StringType())
+    )
+
+
+def mark_short_texts(reviews: DataFrame, *, min_text_chars: int) -> DataFrame:
+    """Mark rows whose cleaned text has fewer than ``min_text_chars`` characters."""
+    too_short = F.when(F.length("text") < min_text_chars, F.lit(TOO_SHORT))
+    return reviews.withColumn("drop_reason", _first_reason(reviews, too_short))
+
+
+def drop_marked(reviews: DataFrame) -> DataFrame:
+    """Keep the rows no check marked, without the marker column."""
+    return reviews.filter(F.col("drop_reason").isNull()).drop("drop_reason")
+
+
+def dedupe_by_review_id(reviews: DataFrame) -> DataFrame:
+    """One row per ``review_id``; rows without an id pass through.
+
+    The row kept is the smallest by (text, label, star_rating, ...), so the choice does
+    not depend on partitioning. ``review_id_duplicates`` counts the copies removed.
+    """
+    payload = [name for name in reviews.columns if name != "review_id"]
+    with_id = (
+        reviews.filter(F.col("review_id").isNotNull())
+        .groupBy("review_id")
+        .agg(
+            F.min(F.struct(*payload)).alias("kept"),
+            (F.count(F.lit(1)) - 1).alias("review_id_duplicates"),
+        )
+        .select("review_id", "kept.*", "review_id_duplicates")
+    )
+    without_id = reviews.filter(F.col("review_id").isNull()).withColumn(
+        "review_id_duplicates", F.lit(0).cast(T.LongType())
+    )
+    return with_id.unionByName(without_id)
+
+
+def normalised_text(text: Column) -> Column:
+    """The form two texts are compared in: the cleaned text, lower-cased."""
+    return F.lower(text)
+
+
+def dedupe_by_text(reviews: DataFrame) -> DataFrame:
+    """One row per normalised text, flagging texts that carry both labels.
+
+    Adds ``normalised_text``, ``text_rows`` (rows sharing that text),
+    ``review_id_duplicates`` (summed over them) and ``conflicting_labels``. The row
+    kept prefers one with a ``review_id``, then the smallest id, text and so on.
+    Conflicting rows are kept here, flagged, so that they can be counted; drop them
+    with :func:`drop_conflicting_labels`.
+    """
+    payload = [
+        name for name in reviews.columns if name not in ("review_id_duplicates", "review_id")
+    ]
+    preference = F.struct(F.col("review_id").isNull().alias("missing_id"), "review_id", *payload)
+    return (
+        reviews.withColumn("normalised_text", normalised_text(F.col("text")))
+        .groupBy("normalised_text")
+        .agg(
+            F.min(preference).alias("kept"),
+            F.count(F.lit(1)).alias("text_rows"),
+            F.sum("review_id_duplicates").alias("review_id_duplicates"),
+            (F.min("label") != F.max("label")).alias("conflicting_labels"),
+        )
+        .select(
+            "normalised_text",
+            "kept.review_id",
+            *[f"kept.{name}" for name in payload],
+            "text_rows",
+            "review_id_duplicates",
+            "conflicting_labels",
+        )
+    )
+
+
+def drop_conflicting_labels(reviews: DataFrame) -> DataFrame:
+    return reviews.filter(~F.col("conflicting_labels"))
+
+
+def assign_split(reviews: DataFrame, *, fractions: Mapping[str, float], seed: int) -> DataFrame:
+    """Add ``split`` from a hash of the normalised text and ``seed``.
+
+    Equal texts always hash alike, so a text can never sit in two splits; ``fractions``
+    (train, validation, test, summing to 1) give each split's share of the hash range.
+    """
+    draw = unit_hash(F.col("normalised_text"), seed=seed, purpose="split")
+    split: Column | None = None
+    upper = 0.0
+    for name in SPLITS[:-1]:
+        upper += fractions[name]
+        condition = draw < upper
+        split = F.when(condition, name) if split is None else split.when(condition, name)
+    assert split is not None
+    return reviews.withColumn("split", split.otherwise(SPLITS[-1]))
+
+
+def with_sampling_key(reviews: DataFrame, *, seed: int) -> DataFrame:
+    """Add ``sampling_key``, the row's deterministic place in the balancing order."""
+    return reviews.withColumn(
+        "sampling_key", unit_hash(F.col("normalised_text"), seed=seed, purpose="balance")
+    )
+
+
+def prefilter_strata(
+    reviews: DataFrame, *, key_fractions: Mapping[tuple[str, int], float]
+) -> DataFrame:
+    """Keep rows whose ``sampling_key`` is below their (split, label) stratum's fraction.
+
+    This is ``sampleBy`` with a deterministic key instead of a per-partition random
+    generator: a stratum keeps about ``fraction`` of its rows, and always the same ones.
+    """
+    threshold: Column | None = None
+    for (split, label), fraction in key_fractions.items():
+        condition = (F.col("split") == split) & (F.col("label") == label)
+        value = F.lit(float(fraction))
+        threshold = (
+            F.when(condition, value) if threshold is None else threshold.when(condition, value)
+        )
+    if threshold is None:
+        return reviews.limit(0)
+    return reviews.filter(F.col("sampling_key") < threshold.otherwise(F.lit(-1.0)))
+
+
+def take_lowest_keys(candidates: DataFrame, *, rows_per_class: Mapping[str, int]) -> DataFrame:
+    """Exactly ``rows_per_class[split]`` rows of each label in each split: the lowest keys.
+
+    Ties of the hash are broken by the normalised text, unique after deduplication, so
+    the order is total and the result does not depend on partitioning.
+    """
+    quota: Column = F.lit(0)
+    for split, rows in rows_per_class.items():
+        quota = F.when(F.col("split") == split, F.lit(rows)).otherwise(quota)
+    order = Window.partitionBy("split", "label").orderBy("sampling_key", "normalised_text")
+    return (
+        candidates.withColumn("stratum_rank", F.row_number().over(order))
+        .filter(F.col("stratum_rank") <= quota)
+        .drop("stratum_rank")
+    )
+
+
+def _first_reason(reviews: DataFrame, reason: Column) -> Column:
+    """Keep a row's earlier drop reason; otherwise use ``reason``."""
+    if "drop_reason" not in reviews.columns:
+        return reason.cast(T.StringType())
+    return F.coalesce(F.col("drop_reason"), reason).cast(T.StringType())
+
+
+def split_quotas(total: int, fractions: Mapping[str, float]) -> dict[str, int]:
+    """``total`` shared among the splits by ``fractions`` with largest remainders.
+
+    The parts are whole numbers summing to ``total``; ties go to the earlier split.
+    """
+    shares = {split: total * fractions[split] for split in SPLITS}
+    quotas = {split: math.floor(share) for split, share in shares.items()}
+    by_remainder = sorted(
+        SPLITS, key=lambda split: (-(shares[split] - quotas[split]), SPLITS.index(split))
+    )
+    for split in by_remainder[: total - sum(quotas.values())]:
+        quotas[split] += 1
+    return quotas
+
+
+def balanced_rows_per_class(
+    stratum_counts: Mapping[tuple[str, int], int],
+    *,
+    target_rows: int,
+    fractions: Mapping[str, float],
+) -> dict[str, int]:
+    """Rows of *each* label to keep per split, so every split is exactly 50/50.
+
+    Half of ``target_rows`` is shared among the splits by ``fractions``; a split then
+    keeps no more per label than its scarcer label has.
+    """
+    quotas = split_quotas(target_rows // 2, fractions)
+    return {
+        split: min(quota, stratum_counts.get((split, 0), 0), stratum_counts.get((split, 1), 0))
+        for split, quota in quotas.items()
+    }
+
+
+def prefilter_fraction(wanted: int, available: int) -> float:
+    """The key threshold that lets ``wanted`` of ``available`` rows through, with margin.
+
+    Keys are uniform, so about ``available * fraction`` rows pass; six standard
+    deviations on top make a shortfall (handled by widening to 1) vanishingly rare.
+    """
+    if wanted <= 0 or available <= 0:
+        return 0.0
+    return min(1.0, (wanted + 6.0 * math.sqrt(wanted) + 10.0) / available)

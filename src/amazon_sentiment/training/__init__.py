@@ -1,0 +1,1 @@
+"""Stage 2: scikit-learn training on the golden sample, tracked and registered in MLflow."""

@@ -1,0 +1,291 @@
+"""Unit tests of each ETL transform on small DataFrames in the shared session."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+from pyspark.testing import assertDataFrameEqual
+
+from amazon_sentiment.etl import transforms
+from tests.etl.builders import kept_frame, review, reviews_frame
+
+FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
+
+
+def labelled(frame: DataFrame, **thresholds: int) -> list[tuple[object, ...]]:
+    result = transforms.label_by_rating(
+        frame,
+        positive_min_stars=thresholds.get("positive_min_stars", 4),
+        negative_max_stars=thresholds.get("negative_max_stars", 2),
+    )
+    return [
+        (row["review_body"], row["star_rating"], row["label"], row["drop_reason"])
+        for row in result.orderBy("review_body").collect()
+    ]
+
+
+def test_label_by_rating_marks_each_row_problem(spark: SparkSession) -> None:
+    frame = reviews_frame(
+        spark,
+        [
+            review(5, "a five"),
+            review(4, "b four"),
+            review(3, "c three"),
+            review(2, "d two"),
+            review(1, "e one"),
+            review(None, "f no rating"),
+            review(0, "g zero"),
+            review(6, "h six"),
+            review(5, None, headline="i headline only"),
+        ],
+    )
+    assert labelled(frame) == [
+        (None, 5, None, "null_text"),
+        ("a five", 5, 1, None),
+        ("b four", 4, 1, None),
+        ("c three", 3, None, "neutral_rating"),
+        ("d two", 2, 0, None),
+        ("e one", 1, 0, None),
+        ("f no rating", None, None, "null_rating"),
+        ("g zero", None, None, "invalid_rating"),
+        ("h six", None, None, "invalid_rating"),
+    ]
+
+
+def test_label_by_rating_follows_configured_thresholds(spark: SparkSession) -> None:
+    frame = reviews_frame(spark, [review(stars, f"{stars} stars") for stars in range(1, 6)])
+    labels = [row[2] for row in labelled(frame, positive_min_stars=5, negative_max_stars=1)]
+    assert labels == [0, None, None, None, 1]
+
+
+def test_label_by_rating_rejects_fractional_ratings(spark: SparkSession) -> None:
+    frame = spark.createDataFrame(
+        [(4.5, "half star"), (4.0, "whole star")], "star_rating double, review_body string"
+    )
+    assert labelled(frame) == [
+        ("half star", None, None, "invalid_rating"),
+        ("whole star", 4, 1, None),
+    ]
+
+
+def test_clean_reviews_joins_headline_and_body(spark: SparkSession) -> None:
+    frame = transforms.label_by_rating(
+        reviews_frame(
+            spark,
+            [
+                review(5, "Works<br />great &amp; fast", headline="Five stars"),
+                review(1, "  Broke after a day  "),
+                review(3, "neutral <b>text</b>", headline="Meh"),
+            ],
+        ),
+        positive_min_stars=4,
+        negative_max_stars=2,
+    )
+    texts = [
+        row["text"] for row in transforms.clean_reviews(frame).orderBy("star_rating").collect()
+    ]
+    # The neutral row is already marked, so it is not cleaned at all.
+    assert texts == ["Broke after a day", None, "Five stars Works great & fast"]
+
+
+def test_mark_short_texts_keeps_earlier_reasons(spark: SparkSession) -> None:
+    frame = spark.createDataFrame(
+        [("123456789", None), ("1234567890", None), ("x", "neutral_rating")],
+        "text string, drop_reason string",
+    )
+    marked = transforms.mark_short_texts(frame, min_text_chars=10)
+    assertDataFrameEqual(
+        marked,
+        [("123456789", "too_short"), ("1234567890", None), ("x", "neutral_rating")],
+        checkRowOrder=False,
+    )
+    assert transforms.drop_marked(marked).collect() == [("1234567890",)]
+
+
+def test_dedupe_by_review_id_keeps_one_row_per_id(spark: SparkSession) -> None:
+    frame = kept_frame(
+        spark,
+        [
+            ("R1", "second copy text", 1),
+            ("R1", "first copy text", 1),
+            ("R1", "third copy text", 0),
+            ("R2", "other review", 0),
+            (None, "no id one", 1),
+            (None, "no id one", 1),
+        ],
+    )
+    deduped = transforms.dedupe_by_review_id(frame)
+    assertDataFrameEqual(
+        deduped.select("review_id", "text", "review_id_duplicates"),
+        [
+            ("R1", "first copy text", 2),
+            ("R2", "other review", 0),
+            (None, "no id one", 0),
+            (None, "no id one", 0),
+        ],
+        checkRowOrder=False,
+    )
+    assert deduped.columns[: len(frame.columns)] == frame.columns
+
+
+def test_dedupe_by_text_merges_case_variants_and_flags_conflicts(spark: SparkSession) -> None:
+    frame = transforms.dedupe_by_review_id(
+        kept_frame(
+            spark,
+            [
+                (None, "Great product", 1),
+                ("R9", "great PRODUCT", 1),
+                ("R1", "great product", 1),
+                (None, "Love it or hate it", 1),
+                ("R2", "love it or hate it", 0),
+                (None, "Unique text", 0),
+            ],
+        )
+    )
+    deduped = transforms.dedupe_by_text(frame).select(
+        "normalised_text", "review_id", "text", "text_rows", "conflicting_labels"
+    )
+    assertDataFrameEqual(
+        deduped,
+        [
+            # A row with an id is preferred, then the smallest id.
+            ("great product", "R1", "great product", 3, False),
+            ("love it or hate it", "R2", "love it or hate it", 2, True),
+            ("unique text", None, "Unique text", 1, False),
+        ],
+        checkRowOrder=False,
+    )
+    kept = transforms.drop_conflicting_labels(deduped)
+    assert sorted(row["normalised_text"] for row in kept.collect()) == [
+        "great product",
+        "unique text",
+    ]
+
+
+def test_unit_hash_is_uniform_on_the_unit_interval(spark: SparkSession) -> None:
+    draws = spark.range(20_000).select(
+        transforms.unit_hash(F.col("id").cast("string"), seed=7, purpose="test").alias("u")
+    )
+    stats = draws.agg(F.min("u"), F.max("u"), F.avg("u"), F.count_if(F.col("u") < 0.1)).first()
+    assert stats is not None
+    low, high, mean, below_tenth = stats
+    assert 0.0 <= low < 0.001
+    assert 0.999 < high < 1.0
+    assert mean == pytest.approx(0.5, abs=0.01)
+    assert below_tenth == pytest.approx(2_000, abs=200)
+
+
+def texts_frame(spark: SparkSession, count: int) -> DataFrame:
+    return spark.range(count).select(
+        F.concat(F.lit("review number "), F.col("id").cast("string")).alias("normalised_text"),
+        (F.col("id") % 2).cast(T.IntegerType()).alias("label"),
+    )
+
+
+def test_assign_split_follows_fractions_and_text(spark: SparkSession) -> None:
+    frame = texts_frame(spark, 20_000)
+    split = transforms.assign_split(frame, fractions=FRACTIONS, seed=42)
+    shares = {
+        row["split"]: row["count"] / 20_000 for row in split.groupBy("split").count().collect()
+    }
+    assert shares == pytest.approx(FRACTIONS, abs=0.015)
+    # The split depends on the text and seed only: equal texts agree, another seed moves rows.
+    again = transforms.assign_split(frame.repartition(7), fractions=FRACTIONS, seed=42)
+    assertDataFrameEqual(split, again, checkRowOrder=False)
+    other_seed = transforms.assign_split(frame, fractions=FRACTIONS, seed=43)
+    moved = split.join(other_seed.withColumnRenamed("split", "other"), ["normalised_text", "label"])
+    assert moved.filter(F.col("split") != F.col("other")).count() > 5_000
+
+
+def test_split_quotas_use_largest_remainders() -> None:
+    assert transforms.split_quotas(5, FRACTIONS) == {"train": 4, "validation": 1, "test": 0}
+    assert transforms.split_quotas(500_000, FRACTIONS) == {
+        "train": 400_000,
+        "validation": 50_000,
+        "test": 50_000,
+    }
+    assert transforms.split_quotas(7, {"train": 0.5, "validation": 0.3, "test": 0.2}) == {
+        "train": 4,
+        "validation": 2,
+        "test": 1,
+    }
+
+
+@given(
+    total=st.integers(min_value=0, max_value=10_000_000),
+    train=st.floats(min_value=0.01, max_value=0.98),
+    validation_share=st.floats(min_value=0.01, max_value=0.99),
+)
+def test_split_quotas_sum_to_total(total: int, train: float, validation_share: float) -> None:
+    validation = (1 - train) * validation_share
+    fractions = {"train": train, "validation": validation, "test": 1 - train - validation}
+    quotas = transforms.split_quotas(total, fractions)
+    assert sum(quotas.values()) == total
+    for split, quota in quotas.items():
+        assert abs(quota - total * fractions[split]) < 1 + 1e-6
+
+
+def test_balanced_rows_per_class_caps_by_the_scarcer_label() -> None:
+    counts = {
+        ("train", 0): 300,
+        ("train", 1): 5_000,
+        ("validation", 0): 40,
+        ("validation", 1): 600,
+        ("test", 0): 45,
+        ("test", 1): 20,
+    }
+    rows = transforms.balanced_rows_per_class(counts, target_rows=1_000, fractions=FRACTIONS)
+    assert rows == {"train": 300, "validation": 40, "test": 20}
+    rows = transforms.balanced_rows_per_class(counts, target_rows=100, fractions=FRACTIONS)
+    assert rows == {"train": 40, "validation": 5, "test": 5}
+
+
+def test_prefilter_fraction_leaves_a_margin() -> None:
+    assert transforms.prefilter_fraction(0, 100) == 0.0
+    assert transforms.prefilter_fraction(100, 100) == 1.0
+    fraction = transforms.prefilter_fraction(1_000, 100_000)
+    assert 0.01 < fraction < 0.0125
+
+
+def balanced(frame: DataFrame, rows_per_class: dict[str, int], fraction: float) -> DataFrame:
+    strata = {(split, label): fraction for split in FRACTIONS for label in (0, 1)}
+    candidates = transforms.prefilter_strata(frame, key_fractions=strata)
+    return transforms.take_lowest_keys(candidates, rows_per_class=rows_per_class)
+
+
+def test_balancing_is_exact_and_ignores_prefilter_and_partitioning(spark: SparkSession) -> None:
+    frame = transforms.with_sampling_key(
+        transforms.assign_split(texts_frame(spark, 6_000), fractions=FRACTIONS, seed=1), seed=1
+    )
+    rows_per_class = {"train": 1_000, "validation": 120, "test": 80}
+    sample = balanced(frame, rows_per_class, fraction=0.6)
+    counts = {
+        (row["split"], row["label"]): row["count"]
+        for row in sample.groupBy("split", "label").count().collect()
+    }
+    assert counts == {
+        (split, label): rows for split, rows in rows_per_class.items() for label in (0, 1)
+    }
+    # The lowest keys win whatever the prefilter let through and however rows are spread.
+    assertDataFrameEqual(sample, balanced(frame, rows_per_class, fraction=1.0), checkRowOrder=False)
+    assertDataFrameEqual(
+        sample, balanced(frame.repartition(5), rows_per_class, fraction=0.9), checkRowOrder=False
+    )
+    threshold = sample.groupBy("split", "label").agg(F.max("sampling_key").alias("top"))
+    left_out = frame.join(sample, ["normalised_text"], "left_anti").join(
+        threshold, ["split", "label"]
+    )
+    assert left_out.filter(F.col("sampling_key") < F.col("top")).count() == 0
+
+
+def test_prefilter_strata_keeps_rows_below_their_stratum_fraction(spark: SparkSession) -> None:
+    frame = spark.createDataFrame(
+        [("train", 0, 0.05), ("train", 0, 0.5), ("train", 1, 0.5), ("test", 1, 0.01)],
+        "split string, label int, sampling_key double",
+    )
+    kept = transforms.prefilter_strata(frame, key_fractions={("train", 0): 0.1, ("train", 1): 0.6})
+    assertDataFrameEqual(kept, [("train", 0, 0.05), ("train", 1, 0.5)], checkRowOrder=False)

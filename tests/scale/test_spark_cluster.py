@@ -1,0 +1,86 @@
+"""The ETL submitted to a real standalone cluster gives the golden sample local mode gives."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pytest
+from pyspark.sql import SparkSession
+
+from amazon_sentiment.etl.job import run_etl
+from amazon_sentiment.settings import Settings
+from tests.fixtures.spark import TEST_SPARK_SETTINGS
+from tests.fixtures.spark_cluster import EXECUTOR_MEMORY, WORKER_CORES, WORKERS, SparkCluster
+
+BUNDLED_SAMPLE = Path(__file__).parents[2] / "data" / "sample" / "amazon_reviews"
+TARGET_ROWS = 3_000
+SEED = 11
+# The file spark-submit runs: `python -m amazon_sentiment`, the CLI.
+ENTRY_POINT = importlib.util.find_spec("amazon_sentiment.__main__").origin  # type: ignore[union-attr]
+
+pytestmark = pytest.mark.slow
+
+
+def read_golden_sample(path: Path) -> pa.Table:
+    table = ds.dataset(path, format="parquet").to_table()
+    return table.sort_by([("split", "ascending"), ("text", "ascending")])
+
+
+def driver_errors(log: str) -> str:
+    """The lines of a driver log worth reading when a submission failed."""
+    wanted = ("ERROR", "Error", "Traceback", "Exception")
+    return "\n".join(line for line in log.splitlines() if any(word in line for word in wanted))
+
+
+def test_etl_submitted_to_the_cluster_matches_local_mode(
+    spark_cluster: SparkCluster, spark: SparkSession, tmp_path: Path
+) -> None:
+    cluster_output = tmp_path / "cluster_golden_sample"
+    local_output = tmp_path / "local_golden_sample"
+    app_name = f"etl-cluster-test-{tmp_path.name}"
+
+    submitted = subprocess.run(
+        [
+            str(spark_cluster.spark_home / "bin" / "spark-submit"),
+            f"--master={spark_cluster.master_url}",
+            f"--name={app_name}",
+            f"--executor-memory={EXECUTOR_MEMORY}",
+            f"--total-executor-cores={WORKERS * WORKER_CORES}",
+            "--driver-memory=1g",
+            "--conf=spark.ui.enabled=false",
+            str(ENTRY_POINT),
+            "etl",
+            f"--input={BUNDLED_SAMPLE}",
+            f"--output={cluster_output}",
+            f"--target-rows={TARGET_ROWS}",
+            f"--seed={SEED}",
+        ],
+        env={**spark_cluster.submit_env(), "AMAZON_SENTIMENT_SPARK_APP_NAME": app_name},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    (tmp_path / "driver.log").write_text(submitted.stderr)
+    assert submitted.returncode == 0, driver_errors(submitted.stderr)
+    run_etl(
+        Settings(
+            **TEST_SPARK_SETTINGS,  # type: ignore[arg-type]
+            etl_input=str(BUNDLED_SAMPLE),
+            golden_sample_path=str(local_output),
+            target_rows=TARGET_ROWS,
+            seed=SEED,
+        )
+    )
+
+    cluster_sample = read_golden_sample(cluster_output)
+    assert cluster_sample.num_rows == TARGET_ROWS
+    assert cluster_sample.equals(read_golden_sample(local_output))
+    # It really ran on the cluster, with executors on both workers.
+    finished = [app for app in spark_cluster.completed_applications() if app["name"] == app_name]
+    assert len(finished) == 1
+    assert finished[0]["cores"] == WORKERS * WORKER_CORES
