@@ -11,7 +11,7 @@
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
 # ---------------------------------------------------------------------------------------
-FROM ${PYTHON_IMAGE} AS builder
+FROM ${PYTHON_IMAGE} AS dependencies
 
 # uv comes from PyPI into a private venv rather than `COPY --from=ghcr.io/astral-sh/uv`:
 # it then builds wherever PyPI is reachable, including behind mirrors that proxy only
@@ -38,12 +38,22 @@ COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-install-project
 
+# ---------------------------------------------------------------------------------------
+FROM dependencies AS builder
+
 # Then the project itself, as a regular (non-editable) install, so the runtime stage
-# needs only the venv and not the source tree.
+# needs only the venv and not the source tree. Its files (the package, its dist-info and
+# the console script) are also gathered in /app/project, so that the serving image adds
+# them as a small layer of their own on top of the unchanged dependencies layer.
 COPY README.md ./
 COPY src ./src
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev --no-editable
+    uv sync --locked --no-dev --no-editable \
+    && mkdir /app/project \
+    && tar -cf - /app/.venv/bin/amazon-sentiment \
+        /app/.venv/lib/python3.*/site-packages/amazon_sentiment* \
+        | tar -C /app/project -xf -
 
 # ---------------------------------------------------------------------------------------
 FROM builder AS pipeline-builder
@@ -83,7 +93,9 @@ CMD ["sh", "-c", "amazon-sentiment etl && amazon-sentiment train --golden-sample
 FROM runtime-base AS serving
 
 # Owned by root and read-only for the service user: the code cannot be changed at run time.
-COPY --from=builder /app/.venv /app/.venv
+# Two layers: the locked dependencies (rebuilt only when uv.lock changes), then the project.
+COPY --from=dependencies /app/.venv /app/.venv
+COPY --from=builder /app/project/app/.venv/ /app/.venv/
 
 # Every setting comes from the environment: MLFLOW_TRACKING_URI (required), and
 # AMAZON_SENTIMENT_MODEL_NAME, _MODEL_ALIAS, _API_KEY, _MAX_TEXT_CHARS, ... (docs/deploy.md).

@@ -18,6 +18,7 @@ jars: ## Fetch the hadoop-aws jars Spark needs for s3a:// into .cache/jars (once
 demo: setup ## Run the whole pipeline on the bundled sample
 	$(RUN) amazon-sentiment etl
 	$(RUN) amazon-sentiment train
+	UV=$(UV) ./scripts/demo-serve.sh
 
 etl: setup ## Stage 1 only: build the golden sample from the bundled sample
 	$(RUN) amazon-sentiment etl

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import os
 import platform
 import resource
 import statistics
@@ -217,17 +218,21 @@ def scale(
         str(config),
     ]
     env = {
-        "PATH": str(Path(sys.executable).parent),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(Path.home()),
         "MLFLOW_TRACKING_URI": f"sqlite:///{store / 'mlflow.db'}",
         "AMAZON_SENTIMENT_MLFLOW_ARTIFACT_ROOT": str(store / "mlartifacts"),
     }
+    log_path = store / "train.log"
     started = time.perf_counter()
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    with log_path.open("w") as train_log:
+        completed = subprocess.run(
+            command, env=env, stdout=subprocess.PIPE, stderr=train_log, text=True, check=False
+        )
     wall_seconds = time.perf_counter() - started
-    peak_rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    sys.stderr.write(completed.stderr[-5000:])
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     if completed.returncode != 0:
+        log.error("training failed; see %s", log_path)
         raise typer.Exit(completed.returncode)
     _write(
         "train_scale",
@@ -237,16 +242,18 @@ def scale(
             "machine": _machine(),
             "rows": rows,
             "wall_seconds": wall_seconds,
-            "peak_rss_gib": peak_rss_kib / 1024**2,
+            # CPU time is what the grid costs; wall time also counts waiting for the
+            # cores other processes hold.
+            "cpu_seconds": usage.ru_utime + usage.ru_stime,
+            "peak_rss_gib": usage.ru_maxrss / 1024**2,
+            "load_average_at_end": os.getloadavg(),
             "cli_summary": completed.stdout,
-            "store": str(store),
+            "train_log": str(log_path),
         },
     )
 
 
 def _machine() -> dict[str, Any]:
-    import os
-
     return {
         "cpus": os.cpu_count(),
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3),

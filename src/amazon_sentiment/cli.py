@@ -176,9 +176,11 @@ def promote(
 
     def step() -> None:
         from amazon_sentiment.training.promotion import promote_version
-        from amazon_sentiment.training.tracking import connect
+        from amazon_sentiment.training.tracking import connect, tracking_errors
 
-        previous = promote_version(connect(settings), settings, version)
+        client = connect(settings)
+        with tracking_errors(settings.mlflow_tracking_uri):
+            previous = promote_version(client, settings, version)
         typer.echo(
             f"{settings.model_name}@{settings.model_alias} -> version {version} "
             f"(was {previous if previous is not None else 'unset'})"

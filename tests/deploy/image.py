@@ -3,9 +3,9 @@
 With a Docker engine: ``docker build`` and ``docker run --network host``. Without one
 (these CI machines): ``podman build --isolation=chroot``; ``podman run`` is refused here,
 so the image's filesystem is mounted read-only and its command is run with ``chroot``
-as the image's user, with the image's environment and working directory, a fresh /tmp
-and /proc (as a container with a read-only root filesystem would have), on the host
-network.
+as the image's user, with the image's environment and working directory, a fresh /tmp,
+/proc and the host's /etc/hosts (as a container with a read-only root filesystem on the
+host network would have).
 """
 
 from __future__ import annotations
@@ -110,6 +110,8 @@ class ChrootRunner:
             ' mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"'
             ' && mount -t proc proc "$root/proc"'
             ' && mount --rbind /dev "$root/dev"'
+            # As an engine does on the host network: the host's name resolves inside.
+            ' && { [ ! -f "$root/etc/hosts" ] || mount --bind /etc/hosts "$root/etc/hosts"; }'
             ' && exec chroot --userspec="$user" "$root" "$@"'
         )
         inner = ["/usr/bin/env", "-i", "-C", workdir]

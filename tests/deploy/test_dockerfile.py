@@ -84,14 +84,14 @@ def test_base_image_is_pinned_to_the_projects_python_minor() -> None:
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
     assert f">={match[1]}" in project["requires-python"]
     # Every stage starts from that one base (or from another stage).
-    stage_names = {"builder", "pipeline-builder", "runtime-base", "pipeline", "serving"}
+    stage_names = {"dependencies", "builder", "pipeline-builder", "runtime-base", "pipeline"}
     for keyword, arguments in instructions(DOCKERFILE):
         if keyword == "FROM":
             assert arguments.split()[0] in {"${PYTHON_IMAGE}", *stage_names}
 
 
 def test_locked_dependencies_are_installed_before_the_source_is_copied() -> None:
-    builder = stage(DOCKERFILE, "builder")
+    builder = stage(DOCKERFILE, "dependencies") + stage(DOCKERFILE, "builder")
     steps = [f"{keyword} {arguments}" for keyword, arguments in builder]
     deps = next(i for i, step in enumerate(steps) if "--no-install-project" in step)
     source = next(i for i, step in enumerate(steps) if step.startswith("COPY src"))
@@ -115,7 +115,15 @@ def test_locked_dependencies_are_installed_before_the_source_is_copied() -> None
 def test_serving_stage_is_last_non_root_with_health_check_and_exec_form_cmd() -> None:
     froms = [arguments for keyword, arguments in instructions(DOCKERFILE) if keyword == "FROM"]
     assert froms[-1].endswith("AS serving"), "`docker build .` must give the serving image"
-    serving = dict(stage(DOCKERFILE, "serving"))
+    serving_steps = stage(DOCKERFILE, "serving")
+    # The locked dependencies and the project arrive as separate layers, so a code change
+    # does not copy the whole environment again.
+    copies = [arguments for keyword, arguments in serving_steps if keyword == "COPY"]
+    assert copies == [
+        "--from=dependencies /app/.venv /app/.venv",
+        "--from=builder /app/project/app/.venv/ /app/.venv/",
+    ]
+    serving = dict(serving_steps)
     uid, _, gid = serving["USER"].partition(":")
     assert uid.isdigit()
     assert int(uid) > 0

@@ -12,25 +12,23 @@ import sys
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pytest
-from pyspark.sql import SparkSession
 
-from amazon_sentiment.etl.job import run_etl
-from amazon_sentiment.settings import Settings
 from tests.fixtures.processes import env_with_venv
 from tests.fixtures.s3 import S3Server
-from tests.fixtures.spark import TEST_SPARK_SETTINGS
+from tests.scale.conftest import (
+    BUNDLED_SAMPLE,
+    REFERENCE_SEED,
+    REFERENCE_TARGET_ROWS,
+    read_golden_sample,
+)
 
 REPO = Path(__file__).parents[2]
-BUNDLED_SAMPLE = REPO / "data" / "sample" / "amazon_reviews"
 S3A_JARS = [
     REPO / ".cache" / "jars" / "hadoop-aws-3.3.1.jar",
     REPO / ".cache" / "jars" / "aws-java-sdk-bundle-1.11.901.jar",
 ]
-TARGET_ROWS = 2_000
-SEED = 5
 
 pytestmark = pytest.mark.slow
 
@@ -72,10 +70,6 @@ def pyarrow_s3(s3_server: S3Server) -> pafs.S3FileSystem:
     )
 
 
-def sorted_sample(table: pa.Table) -> pa.Table:
-    return table.sort_by([("split", "ascending"), ("text", "ascending")])
-
-
 def run_cli_etl(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "amazon_sentiment", "etl", *args],
@@ -88,7 +82,7 @@ def run_cli_etl(args: list[str], env: dict[str, str]) -> subprocess.CompletedPro
 
 
 def test_etl_from_s3_to_s3_matches_local_mode(
-    s3_server: S3Server, s3a_jars: str, spark: SparkSession, tmp_path: Path
+    s3_server: S3Server, s3a_jars: str, local_golden_sample: pa.Table
 ) -> None:
     bucket = s3_server.create_bucket("etl")
     upload_folder(s3_server, BUNDLED_SAMPLE, bucket, "input")
@@ -97,30 +91,20 @@ def test_etl_from_s3_to_s3_matches_local_mode(
         [
             f"--input=s3a://{bucket}/input/",
             f"--output=s3a://{bucket}/golden/",
-            f"--target-rows={TARGET_ROWS}",
-            f"--seed={SEED}",
+            f"--target-rows={REFERENCE_TARGET_ROWS}",
+            f"--seed={REFERENCE_SEED}",
         ],
         env=s3a_env(s3_server, s3a_jars),
     )
     assert on_s3.returncode == 0, on_s3.stderr[-3000:]
-    run_etl(
-        Settings(
-            **TEST_SPARK_SETTINGS,  # type: ignore[arg-type]
-            etl_input=str(BUNDLED_SAMPLE),
-            golden_sample_path=str(tmp_path / "golden"),
-            target_rows=TARGET_ROWS,
-            seed=SEED,
-        )
-    )
 
     s3 = pyarrow_s3(s3_server)
-    from_s3 = ds.dataset(f"{bucket}/golden", format="parquet", filesystem=s3).to_table()
-    local = ds.dataset(tmp_path / "golden", format="parquet").to_table()
-    assert from_s3.num_rows == TARGET_ROWS
-    assert sorted_sample(from_s3).equals(sorted_sample(local))
+    from_s3 = read_golden_sample(f"{bucket}/golden", filesystem=s3)
+    assert from_s3.num_rows == REFERENCE_TARGET_ROWS
+    assert from_s3.equals(local_golden_sample)
     with s3.open_input_stream(f"{bucket}/golden/_manifest.json") as manifest_file:
         manifest = json.loads(manifest_file.read())
-    assert manifest["seed"] == SEED
+    assert manifest["seed"] == REFERENCE_SEED
     # Published by a move: nothing but the input and the golden sample is left behind.
     keys = [item["Key"] for item in s3_server.client().list_objects_v2(Bucket=bucket)["Contents"]]
     assert {key.split("/")[0] for key in keys} == {"input", "golden"}

@@ -82,6 +82,31 @@ def test_files_have_the_pds_schema_and_are_partitioned_by_category(resampled: Pa
     assert reviews["review_body"].null_count == 0
 
 
+def test_dates_and_categories_come_from_real_reviews_with_that_rating(resampled: Path) -> None:
+    source = read_source_reviews(str(BUNDLED_SAMPLE))
+    real = set(
+        zip(
+            source["star_rating"].to_pylist(),
+            source["review_date"].to_pylist(),
+            source["product_category"].to_pylist(),
+            strict=True,
+        )
+    )
+    reviews = read_reviews(resampled)
+
+    made = set(
+        zip(
+            reviews["star_rating"].to_pylist(),
+            reviews["review_date"].to_pylist(),
+            reviews["product_category"].to_pylist(),
+            strict=True,
+        )
+    )
+
+    assert made <= real
+    assert len(made) > 1000  # drawn from many real reviews, not a handful
+
+
 def test_the_description_records_the_dataset(resampled: Path) -> None:
     description = json.loads((resampled / DESCRIPTION_FILE).read_text())
     reviews = read_reviews(resampled)

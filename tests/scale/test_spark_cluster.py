@@ -7,27 +7,20 @@ import subprocess
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pytest
-from pyspark.sql import SparkSession
 
-from amazon_sentiment.etl.job import run_etl
-from amazon_sentiment.settings import Settings
-from tests.fixtures.spark import TEST_SPARK_SETTINGS
 from tests.fixtures.spark_cluster import EXECUTOR_MEMORY, WORKER_CORES, WORKERS, SparkCluster
+from tests.scale.conftest import (
+    BUNDLED_SAMPLE,
+    REFERENCE_SEED,
+    REFERENCE_TARGET_ROWS,
+    read_golden_sample,
+)
 
-BUNDLED_SAMPLE = Path(__file__).parents[2] / "data" / "sample" / "amazon_reviews"
-TARGET_ROWS = 3_000
-SEED = 11
 # The file spark-submit runs: `python -m amazon_sentiment`, the CLI.
 ENTRY_POINT = importlib.util.find_spec("amazon_sentiment.__main__").origin  # type: ignore[union-attr]
 
 pytestmark = pytest.mark.slow
-
-
-def read_golden_sample(path: Path) -> pa.Table:
-    table = ds.dataset(path, format="parquet").to_table()
-    return table.sort_by([("split", "ascending"), ("text", "ascending")])
 
 
 def driver_errors(log: str) -> str:
@@ -37,10 +30,9 @@ def driver_errors(log: str) -> str:
 
 
 def test_etl_submitted_to_the_cluster_matches_local_mode(
-    spark_cluster: SparkCluster, spark: SparkSession, tmp_path: Path
+    spark_cluster: SparkCluster, local_golden_sample: pa.Table, tmp_path: Path
 ) -> None:
     cluster_output = tmp_path / "cluster_golden_sample"
-    local_output = tmp_path / "local_golden_sample"
     app_name = f"etl-cluster-test-{tmp_path.name}"
 
     submitted = subprocess.run(
@@ -56,8 +48,8 @@ def test_etl_submitted_to_the_cluster_matches_local_mode(
             "etl",
             f"--input={BUNDLED_SAMPLE}",
             f"--output={cluster_output}",
-            f"--target-rows={TARGET_ROWS}",
-            f"--seed={SEED}",
+            f"--target-rows={REFERENCE_TARGET_ROWS}",
+            f"--seed={REFERENCE_SEED}",
         ],
         env={**spark_cluster.submit_env(), "AMAZON_SENTIMENT_SPARK_APP_NAME": app_name},
         capture_output=True,
@@ -67,19 +59,10 @@ def test_etl_submitted_to_the_cluster_matches_local_mode(
     )
     (tmp_path / "driver.log").write_text(submitted.stderr)
     assert submitted.returncode == 0, driver_errors(submitted.stderr)
-    run_etl(
-        Settings(
-            **TEST_SPARK_SETTINGS,  # type: ignore[arg-type]
-            etl_input=str(BUNDLED_SAMPLE),
-            golden_sample_path=str(local_output),
-            target_rows=TARGET_ROWS,
-            seed=SEED,
-        )
-    )
 
-    cluster_sample = read_golden_sample(cluster_output)
-    assert cluster_sample.num_rows == TARGET_ROWS
-    assert cluster_sample.equals(read_golden_sample(local_output))
+    cluster_sample = read_golden_sample(str(cluster_output))
+    assert cluster_sample.num_rows == REFERENCE_TARGET_ROWS
+    assert cluster_sample.equals(local_golden_sample)
     # It really ran on the cluster, with executors on both workers.
     finished = [app for app in spark_cluster.completed_applications() if app["name"] == app_name]
     assert len(finished) == 1

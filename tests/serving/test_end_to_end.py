@@ -27,6 +27,7 @@ from tests.fixtures.serving import OTHER_SKLEARN, fit_sentiment_model, register_
 pytestmark = pytest.mark.slow
 
 START_SECONDS = 120.0
+TINY_GRID = Path(__file__).resolve().parents[1] / "training" / "tiny_grid.yaml"
 
 
 def _serve_env(tracking_uri: str, model_name: str, **extra: str) -> dict[str, str]:
@@ -99,6 +100,39 @@ def test_serves_the_promoted_model_and_follows_the_alias(
     assert answered[(200, first)] > 0
     log = (tmp_path / "serve.log").read_text()
     assert f"now serving {name} version {second} (was {name} version {first})" in log
+
+
+def test_the_pipeline_commands_train_promote_and_serve(
+    mlflow_server: str, golden_sample: Path, tmp_path: Path
+) -> None:
+    name = "pipeline_model"
+    env = _serve_env(mlflow_server, name)
+    cli = str(VENV_BIN / "amazon-sentiment")
+    train = [cli, "train", "--golden-sample", str(golden_sample), "--config", str(TINY_GRID)]
+
+    def run(args: list[str]) -> None:
+        subprocess.run(args, env=env, check=True, capture_output=True, timeout=600)
+
+    run(train)
+    with _serving(env, tmp_path / "serve.log", "--reload-interval", "1") as url:
+        answer = httpx.post(f"{url}/predict", json={"text": "Awful, it broke at once."}).json()
+        assert (answer["label"], answer["model_version"]) == ("negative", "1")
+
+        run([*train, "--force"])
+        wait_until(
+            lambda: httpx.get(f"{url}/model").json()["version"] == "2",
+            timeout=60,
+            what="the service picking up the newly trained version 2",
+        )
+        run([cli, "promote", "--version", "1"])  # a roll-back, by hand
+        wait_until(
+            lambda: httpx.get(f"{url}/model").json()["version"] == "1",
+            timeout=60,
+            what="the service rolling back to version 1",
+        )
+        card = httpx.get(f"{url}/model").json()
+        assert card["training_metrics"]
+        assert card["alias"] == "production"
 
 
 def test_a_model_logged_with_another_scikit_learn_is_refused(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from amazon_sentiment.serving.routes.status import without_credentials
 from tests.fixtures.serving import api_client, local_settings
 
 API_KEY = "client-key-7f3a9c"
@@ -82,3 +83,16 @@ def test_secrets_never_appear_in_answers_or_logs(
     for text in [*answers, caplog.text]:
         assert API_KEY not in text
         assert ADMIN_KEY not in text
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("s3://AKIA123:s3cr3t@bucket/models/m-1", "s3://bucket/models/m-1"),
+        ("https://user:pass@mlflow.example/api", "https://mlflow.example/api"),
+        ("models:/amazon_sentiment_model/3", "models:/amazon_sentiment_model/3"),
+        ("/srv/models/current", "/srv/models/current"),
+    ],
+)
+def test_model_sources_are_shownwithout_credentials(uri: str, shown: str) -> None:
+    assert without_credentials(uri) == shown

@@ -61,9 +61,6 @@ class HadoopPath:
     def exists(self) -> bool:
         return bool(self._fs.exists(self._jpath))
 
-    def is_directory(self) -> bool:
-        return bool(self._fs.getFileStatus(self._jpath).isDirectory())
-
     def glob(self) -> list[str]:
         """Paths matching this one (itself if it exists and has no wildcard)."""
         statuses = self._fs.globStatus(self._jpath)

@@ -101,7 +101,8 @@ def run_etl(settings: Settings) -> EtlResult:
             ).persist(StorageLevel.MEMORY_AND_DISK)
             cached.append(marked)
             rows_dropped = _count_drop_reasons(marked)
-            rows_read = rows_dropped.pop("", 0) + sum(rows_dropped.values())
+            rows_kept = rows_dropped.pop("")
+            rows_read = rows_kept + sum(rows_dropped.values())
             if rows_read == 0:
                 raise InputDataError(f"no reviews in {settings.etl_input}: its files hold no rows")
             log.info("read %d reviews; dropped %s", rows_read, _describe(rows_dropped))

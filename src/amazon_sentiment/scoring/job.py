@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -34,8 +36,8 @@ log = logging.getLogger(__name__)
 SCORES_SCHEMA = T.StructType(
     [
         T.StructField("review_id", T.StringType(), nullable=True),
-        T.StructField("label", T.IntegerType(), nullable=False),
-        T.StructField("probability", T.DoubleType(), nullable=False),
+        T.StructField("label", T.IntegerType(), nullable=True),
+        T.StructField("probability", T.DoubleType(), nullable=True),
         T.StructField("model_version", T.StringType(), nullable=False),
     ]
 )
@@ -70,6 +72,10 @@ def run_scoring(settings: Settings, *, input_path: str, output_path: str) -> Sco
     ref = resolve_ref(settings)
     model = load_model(ref, settings)
     log.info("scoring with model %s (version %s)", ref.uri, model.version_label)
+    # The UDF runs in Python workers, which need this interpreter's packages (pandas,
+    # scikit-learn, this project). Spark's default is whatever `python3` is on PATH;
+    # an explicit PYSPARK_PYTHON or spark.pyspark.python (clusters) still wins.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = build_spark_session(settings)
     reviews = read_review_texts(spark, input_path)
     broadcast_model = spark.sparkContext.broadcast(model.pipeline)

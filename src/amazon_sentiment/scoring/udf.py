@@ -12,11 +12,11 @@ from pyspark.sql import Column
 from pyspark.sql import types as T  # noqa: N812 (the PySpark convention)
 from pyspark.sql.pandas.functions import pandas_udf
 
-#: What the UDF returns for each text.
+#: What the UDF returns for each text (Arrow hands back nullable fields).
 PREDICTION_TYPE = T.StructType(
     [
-        T.StructField("label", T.IntegerType(), nullable=False),
-        T.StructField("probability", T.DoubleType(), nullable=False),
+        T.StructField("label", T.IntegerType(), nullable=True),
+        T.StructField("probability", T.DoubleType(), nullable=True),
     ]
 )
 

@@ -65,6 +65,9 @@ def create_app(settings: Settings, *, on_fatal: Callable[[], None] | None = None
         description=_DESCRIPTION,
         version="1",
         lifespan=lifespan,
+        # FastAPI's built-in OpenTelemetry hooks ask the global providers on every
+        # request (~50 us here); the service exports Prometheus metrics instead.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     add_error_handlers(app)
     routers = (predict.router, scoring.router, status.router, admin.router)

@@ -71,8 +71,7 @@ class BodyGuardMiddleware:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        headers = _headers(scope)
-        declared = headers.get("content-length")
+        declared, content_type = _body_headers(scope)
         if declared is not None:
             if not declared.isdigit():
                 await _refuse(send, 400, "MALFORMED_REQUEST", "Content-Length is not a number")
@@ -96,7 +95,6 @@ class BodyGuardMiddleware:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         if body:
-            content_type = headers.get("content-type", "")
             media_type = content_type.split(";")[0].strip().lower()
             if media_type != "application/json" and not media_type.endswith("+json"):
                 await _refuse(
@@ -131,8 +129,16 @@ class BodyGuardMiddleware:
         )
 
 
-def _headers(scope: Scope) -> dict[str, str]:
-    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+def _body_headers(scope: Scope) -> tuple[str | None, str]:
+    """Content-Length (None if absent) and Content-Type ("" if absent)."""
+    length, content_type = None, ""
+    for name, value in scope["headers"]:
+        lowered = name.lower()
+        if lowered == b"content-length":
+            length = value.decode("latin-1")
+        elif lowered == b"content-type":
+            content_type = value.decode("latin-1")
+    return length, content_type
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

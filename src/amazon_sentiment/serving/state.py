@@ -67,19 +67,21 @@ class ModelSlot:
             return
         while True:
             await asyncio.sleep(interval)
-            await self.reload(force=False)
+            await self.reload(force=False, from_poll=True)
 
-    async def reload(self, *, force: bool) -> ReloadStatus:
-        """Load the version the alias points at now, if it is new (or ``force``)."""
+    async def reload(self, *, force: bool, from_poll: bool = False) -> ReloadStatus:
+        """Load the version the alias points at now, if it is new (or ``force``).
+
+        A version that failed to load is tried again on request, not on every poll.
+        """
         async with self._lock:
             previous = self.current
             ref: ModelRef | None = None
             try:
                 ref = await asyncio.to_thread(resolve_ref, self._settings)
                 unchanged = previous is not None and previous.ref == ref
-                if not force and (unchanged or ref == self._failed_ref):
-                    # A version that failed to load is not retried on every poll; an
-                    # admin reload (force) tries it again.
+                known_bad = from_poll and ref == self._failed_ref
+                if not force and (unchanged or known_bad):
                     return ReloadStatus("unchanged", datetime.now(UTC), ref.version)
                 model = await asyncio.to_thread(load_model, ref, self._settings)
             except PipelineError as error:

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 import platform
+import statistics
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from amazon_sentiment.errors import TrackingError
 from amazon_sentiment.model import SKOPS_TRUSTED_TYPES, TEXT_COLUMN, build_pipeline
 from amazon_sentiment.registry import load_sklearn_model, model_folder_bytes
 from amazon_sentiment.settings import Settings
@@ -34,11 +34,12 @@ from amazon_sentiment.training.evaluation import (
 from amazon_sentiment.training.golden_sample import GoldenSample, read_golden_sample
 from amazon_sentiment.training.grid import Candidate, search_grid
 from amazon_sentiment.training.promotion import apply_decision, decide_promotion
-from amazon_sentiment.training.tracking import connect, ensure_experiment
+from amazon_sentiment.training.tracking import connect, ensure_experiment, tracking_errors
 
 if TYPE_CHECKING:
     from mlflow.data.meta_dataset import MetaDataset
     from mlflow.models.model import ModelInfo
+    from mlflow.tracking import MlflowClient
     from sklearn.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,6 @@ def run_training(
     force: bool = False,
 ) -> TrainingOutcome:
     """Train the grid on a golden sample, register the winner and decide its alias."""
-    from mlflow.exceptions import MlflowException
-
     config_file = config_path or settings.train_config_path
     # Cheap checks first: a typo in the grid or a server that is down fails in seconds.
     config = load_train_config(config_file)
@@ -102,12 +101,8 @@ def run_training(
         len(sample.test),
         sample.digest[:12],
     )
-    try:
+    with tracking_errors(settings.mlflow_tracking_uri):
         return _train(settings, config, Path(config_file), sample, client, force=force)
-    except MlflowException as error:
-        raise TrackingError(
-            f"MLflow at {settings.mlflow_tracking_uri} failed: {error.message}"
-        ) from error
 
 
 def _train(
@@ -115,7 +110,7 @@ def _train(
     config: TrainConfig,
     config_file: Path,
     sample: GoldenSample,
-    client: Any,
+    client: MlflowClient,
     *,
     force: bool,
 ) -> TrainingOutcome:
@@ -146,6 +141,9 @@ def _train(
         grid_started = time.perf_counter()
         reuse_saved = 0.0
         best: _Best | None = None
+        progress = _GridProgress(
+            run_count=run_count, vectorizer_count=len(config.vectorizer_configs())
+        )
         for candidate in search_grid(sample, config):
             metrics = evaluate(sample.validation.labels, candidate.validation_probabilities)
             with mlflow.start_run(
@@ -156,7 +154,8 @@ def _train(
                 reuse_saved += candidate.vectorizer_seconds
             if best is None or is_better(metrics.value(metric), best.metrics.value(metric), metric):
                 best = _Best(candidate, metrics, child.info.run_id)
-            _log_progress(candidate, metrics, best.metrics, metric, run_count, grid_started)
+            progress.record(candidate)
+            _log_progress(candidate, metrics, best.metrics, metric, progress, grid_started)
         assert best is not None  # the config validator guarantees at least one run
         grid_seconds = time.perf_counter() - grid_started
         log.info(
@@ -414,20 +413,52 @@ def git_commit() -> str:
     return result.stdout.strip() if result.returncode == 0 else "unknown"
 
 
+@dataclass
+class _GridProgress:
+    """Time spent so far, for an estimate of what remains.
+
+    Vectorizer fits dominate on large samples and come in steps (one per vectorizer,
+    then cheaper runs that reuse its matrices), so the two are estimated apart.
+    """
+
+    run_count: int
+    vectorizer_count: int
+    last_mark: float = field(default_factory=time.perf_counter)
+    vectorizer_seconds: list[float] = field(default_factory=list)
+    # Wall time of each run besides its vectorizer: classifier fit, scoring and logging.
+    run_seconds: list[float] = field(default_factory=list)
+
+    def record(self, candidate: Candidate) -> None:
+        now = time.perf_counter()
+        wall = now - self.last_mark
+        self.last_mark = now
+        if not candidate.vectorizer_reused:
+            self.vectorizer_seconds.append(candidate.vectorizer_seconds)
+            wall -= candidate.vectorizer_seconds
+        self.run_seconds.append(max(wall, 0.0))
+
+    def remaining_seconds(self) -> float:
+        vectorizers_left = self.vectorizer_count - len(self.vectorizer_seconds)
+        runs_left = self.run_count - len(self.run_seconds)
+        return vectorizers_left * statistics.fmean(
+            self.vectorizer_seconds
+        ) + runs_left * statistics.fmean(self.run_seconds)
+
+
 def _log_progress(
     candidate: Candidate,
     metrics: ClassificationMetrics,
     best: ClassificationMetrics,
     metric: str,
-    run_count: int,
+    progress: _GridProgress,
     started: float,
 ) -> None:
     elapsed = time.perf_counter() - started
-    remaining = elapsed / candidate.index * (run_count - candidate.index)
+    remaining = progress.remaining_seconds()
     log.info(
         "run %d of %d: %s -> validation %s %.4f (best %.4f); elapsed %s, about %s left",
         candidate.index,
-        run_count,
+        progress.run_count,
         candidate.describe(),
         metric,
         metrics.value(metric),

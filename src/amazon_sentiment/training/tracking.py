@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import httpx
 
-from amazon_sentiment.errors import TrackingError
+from amazon_sentiment.errors import ConfigError, TrackingError
 from amazon_sentiment.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,15 +52,32 @@ def connect(settings: Settings) -> MlflowClient:
     from mlflow.tracking import MlflowClient
 
     uri = settings.mlflow_tracking_uri
+    if not uri.strip():
+        raise ConfigError(
+            "the MLflow tracking URI is empty (MLFLOW_TRACKING_URI set to nothing?); "
+            "unset it for the embedded default or give a server URL"
+        )
     if is_server_uri(uri):
         for name, value in _HTTP_DEFAULTS.items():
             os.environ.setdefault(name, value)
         check_server(uri)
     else:
         _make_local_store_folders(uri)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    with tracking_errors(uri):
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+@contextmanager
+def tracking_errors(uri: str) -> Iterator[None]:
+    """Turn MLflow's failures (store refused, server error mid-run) into one clear line."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except MlflowException as error:
+        raise TrackingError(f"MLflow at {uri} failed: {error.message}") from error
 
 
 def check_server(uri: str, *, timeout: float = HEALTH_TIMEOUT_SECONDS) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body
 
-from amazon_sentiment.serving.dependencies import ModelDep, StateDep, require_api_key
+from amazon_sentiment.serving.dependencies import ScoringDep
 from amazon_sentiment.serving.errors import ApiError
 from amazon_sentiment.serving.inputs import check_text, check_texts
 from amazon_sentiment.serving.loading import LoadedModel
@@ -25,14 +25,15 @@ from amazon_sentiment.serving.schemas import (
     ReviewIn,
 )
 
-router = APIRouter(tags=["predictions"], dependencies=[Depends(require_api_key)])
+router = APIRouter(tags=["predictions"])
 
 
 @router.post("/predict", responses=BAD_INPUT)
 async def predict(
-    review: Annotated[PredictIn, Body()], model: ModelDep, state: StateDep
+    review: Annotated[PredictIn, Body()], scoring: ScoringDep
 ) -> PredictionOut | BatchPredictionOut:
     """Score one review (`{"text": ...}`) or a batch (`{"texts": [...]}`)."""
+    state, model = scoring.state, scoring.model
     settings = state.settings
     if isinstance(review, ReviewIn):
         text = check_text(review.text, "text", settings)
@@ -51,9 +52,10 @@ async def predict(
 
 @router.post("/explain", responses=BAD_INPUT)
 async def explain_reviews(
-    review: Annotated[ExplainIn, Body()], model: ModelDep, state: StateDep
+    review: Annotated[ExplainIn, Body()], scoring: ScoringDep
 ) -> ExplanationOut | BatchExplanationOut:
     """The prediction plus the `top_k` terms that pushed it towards each label."""
+    state, model = scoring.state, scoring.model
     settings = state.settings
     if isinstance(review, ExplainReviewIn):
         texts = [check_text(review.text, "text", settings)]

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from amazon_sentiment.model import TEXT_COLUMN
-from amazon_sentiment.serving.dependencies import ModelDep, StateDep, require_api_key
+from amazon_sentiment.serving.dependencies import ScoringDep, StateDep
 from amazon_sentiment.serving.errors import ApiError
 from amazon_sentiment.serving.inputs import check_texts
 from amazon_sentiment.serving.routes.responses import BAD_INPUT
@@ -23,9 +23,10 @@ from amazon_sentiment.serving.schemas import ScoringIn, ScoringOut
 router = APIRouter(tags=["mlflow scoring protocol"])
 
 
-@router.post("/invocations", responses=BAD_INPUT, dependencies=[Depends(require_api_key)])
-async def invocations(request: ScoringIn, model: ModelDep, state: StateDep) -> ScoringOut:
+@router.post("/invocations", responses=BAD_INPUT)
+async def invocations(request: ScoringIn, scoring: ScoringDep) -> ScoringOut:
     """Score rows given as `dataframe_split`, `dataframe_records`, `instances` or `inputs`."""
+    state, model = scoring.state, scoring.model
     field, texts = _texts(request)
     check_texts(texts, field, state.settings)
     if len(texts) == 1:

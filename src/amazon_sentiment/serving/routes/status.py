@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -38,7 +40,7 @@ async def model_card(model: ModelDep, state: StateDep) -> ModelOut:
         version=model.ref.version,
         alias=model.ref.alias,
         run_id=model.ref.run_id,
-        source=model.ref.uri,
+        source=without_credentials(model.ref.uri),
         loaded_at=model.loaded_at,
         labels=list(model.labels),
         training_metrics=model.training_metrics,
@@ -54,3 +56,11 @@ async def model_card(model: ModelDep, state: StateDep) -> ModelOut:
 async def metrics(state: StateDep) -> Response:
     """Prometheus text exposition."""
     return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+def without_credentials(uri: str) -> str:
+    """A URI as shown to anyone: ``user:password@`` removed."""
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
