@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV = $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN = $(UV) run --locked --all-extras
 
-.PHONY: help setup jars demo etl test lint bench image clean
+.PHONY: help setup jars system-packages demo etl test lint bench image clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -23,7 +23,10 @@ demo: setup ## Run the whole pipeline on the bundled sample
 etl: setup ## Stage 1 only: build the golden sample from the bundled sample
 	$(RUN) amazon-sentiment etl
 
-test: setup jars ## Run the whole test suite (starts its own Spark, MLflow and API servers)
+system-packages: ## Debian packages the tests need: PostgreSQL, podman, buildah, debootstrap, wrk
+	@./scripts/install-system-packages.sh
+
+test: setup jars system-packages ## Run the whole test suite (starts its own Spark, MLflow, S3 and API servers)
 	$(RUN) pytest
 
 lint: setup ## ruff, mypy and hadolint

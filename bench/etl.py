@@ -146,7 +146,13 @@ def measure(command: list[str]) -> Measurement:
         stdout, stderr = process.communicate()
     seconds = time.perf_counter() - started
     if process.returncode != 0:
-        raise RuntimeError(f"{command[:4]} failed ({process.returncode}):\n{stderr[-3000:]}")
+        log_file = Path(tempfile.mkstemp(prefix="bench-etl-failed-", suffix=".log")[1])
+        log_file.write_text(stderr)
+        errors = [line for line in stderr.splitlines() if "ERROR" in line or "Error" in line]
+        raise RuntimeError(
+            f"{command[:5]} failed ({process.returncode}); log: {log_file}\n"
+            + "\n".join(errors[:20])
+        )
     return Measurement(seconds, peak.peak_jvm, peak.peak_other, stdout)
 
 

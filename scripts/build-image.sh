@@ -45,7 +45,7 @@ debootstrap_base_tarball() {
   local tarball="$cache_dir/bookworm-python3.tar"
   if [ -s "$tarball" ]; then echo "$tarball"; return; fi
   command -v debootstrap >/dev/null 2>&1 \
-    || { log "debootstrap not found: run scripts/install-ci-packages.sh"; exit 1; }
+    || { log "debootstrap not found: run scripts/install-system-packages.sh"; exit 1; }
   mkdir -p "$cache_dir"
   local root
   root=$(mktemp -d "$cache_dir/rootfs.XXXXXX")
@@ -116,5 +116,5 @@ if command -v podman >/dev/null 2>&1; then
   exit 0
 fi
 
-log "no image builder: need a Docker engine or podman (scripts/install-ci-packages.sh)"
+log "no image builder: need a Docker engine or podman (scripts/install-system-packages.sh)"
 exit 3

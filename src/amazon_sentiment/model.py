@@ -52,18 +52,18 @@ class ReviewTextCleaner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return clean_texts(_as_texts(X))
 
 
-def _as_texts(X: Any) -> list[str]:  # noqa: N803
-    if isinstance(X, pd.DataFrame):
-        if TEXT_COLUMN not in X.columns:
-            raise ValueError(f"expected a column named {TEXT_COLUMN!r}, got {list(X.columns)}")
-        X = X[TEXT_COLUMN]
-    if isinstance(X, str):
+def _as_texts(rows: Any) -> list[str]:
+    if isinstance(rows, pd.DataFrame):
+        if TEXT_COLUMN not in rows.columns:
+            raise ValueError(f"expected a column named {TEXT_COLUMN!r}, got {list(rows.columns)}")
+        rows = rows[TEXT_COLUMN]
+    if isinstance(rows, str):
         raise TypeError("expected a list of texts, got a single string; wrap it in a list")
-    if isinstance(X, pd.Series | np.ndarray):
-        X = X.tolist()
-    if not isinstance(X, Iterable):
-        raise TypeError(f"expected texts, got {type(X).__name__}")
-    texts = list(X)
+    if isinstance(rows, pd.Series | np.ndarray):
+        rows = rows.tolist()
+    if not isinstance(rows, Iterable):
+        raise TypeError(f"expected texts, got {type(rows).__name__}")
+    texts = list(rows)
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"text at position {i} is {type(text).__name__}, not a string")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from amazon_sentiment.serving.loading import LoadedModel
 from amazon_sentiment.serving.schemas import (
     ExplanationOut,
+    Label,
     PredictionOut,
     TermContributionOut,
 )
@@ -17,8 +20,9 @@ def prediction(model: LoadedModel, probabilities: np.ndarray) -> PredictionOut:
     values = probabilities.tolist()
     best = max(range(len(values)), key=values.__getitem__)
     return PredictionOut.model_construct(
-        label=model.labels[best],
-        probabilities=dict(zip(model.labels, values, strict=True)),
+        # model.labels was checked against LABELS when the model was loaded.
+        label=cast(Label, model.labels[best]),
+        probabilities=cast(dict[Label, float], dict(zip(model.labels, values, strict=True))),
         model_name=model.ref.name,
         model_version=model.version_label,
     )

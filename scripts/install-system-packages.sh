@@ -18,24 +18,24 @@ for package in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-ci-packages: all present (${packages[*]})"
+  echo "install-system-packages: all present (${packages[*]})"
   exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-ci-packages: no apt-get here; install by other means: ${missing[*]}" >&2
+  echo "install-system-packages: no apt-get here; install by other means: ${missing[*]}" >&2
   exit 0
 fi
 
 as_root=()
 if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null 2>&1 \
-    || { echo "install-ci-packages: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    || { echo "install-system-packages: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
   as_root=(sudo)
 fi
 
-echo "install-ci-packages: installing ${missing[*]}"
+echo "install-system-packages: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update -qq
 "${as_root[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
-echo "install-ci-packages: done"
+echo "install-system-packages: done"
