@@ -138,10 +138,12 @@ class Measurement:
     stdout: str
 
 
-def measure(command: list[str]) -> Measurement:
+def measure(command: list[str], env: dict[str, str] | None = None) -> Measurement:
     """Run ``command`` to completion; its wall time, peak memory and output."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     with PeakMemory(process.pid) as peak:
         stdout, stderr = process.communicate()
     seconds = time.perf_counter() - started
@@ -192,7 +194,9 @@ def input_size(folder: Path) -> tuple[int, int]:
 # --- the three engines --------------------------------------------------------------------
 
 
-def run_etl(folder: Path, output: Path, *, target_rows: int, seed: int) -> tuple[Measurement, int]:
+def run_etl(
+    folder: Path, output: Path, *, target_rows: int, seed: int, env: dict[str, str]
+) -> tuple[Measurement, int]:
     measurement = measure(
         [
             sys.executable,
@@ -203,7 +207,8 @@ def run_etl(folder: Path, output: Path, *, target_rows: int, seed: int) -> tuple
             f"--output={output}",
             f"--target-rows={target_rows}",
             f"--seed={seed}",
-        ]
+        ],
+        env=env,
     )
     written = pq_rows(output)
     return measurement, written
@@ -215,8 +220,8 @@ def pq_rows(path: Path) -> int:
     return int(ds.dataset(path, format="parquet").count_rows())
 
 
-def run_scan(folder: Path) -> tuple[Measurement, int]:
-    measurement = measure([sys.executable, __file__, "_scan", str(folder)])
+def run_scan(folder: Path, env: dict[str, str]) -> tuple[Measurement, int]:
+    measurement = measure([sys.executable, __file__, "_scan", str(folder)], env=env)
     return measurement, int(measurement.stdout.strip().splitlines()[-1])
 
 
@@ -393,7 +398,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--positive-share", type=float, default=0.86)
     parser.add_argument("--note", default="", help="Free text stored with the results.")
+    parser.add_argument(
+        "--driver-memory",
+        default=None,
+        help="spark.driver.memory for etl and scan (default: the product's).",
+    )
     args = parser.parse_args()
+    spark_env = dict(os.environ)
+    if args.driver_memory:
+        spark_env["AMAZON_SENTIMENT_SPARK_DRIVER_MEMORY"] = args.driver_memory
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     args.data_dir.mkdir(parents=True, exist_ok=True)
 
@@ -410,10 +423,14 @@ def main() -> None:
                     output = Path(scratch) / "golden_sample"
                     if engine == "etl":
                         measurement, rows = run_etl(
-                            folder, output, target_rows=args.target_rows, seed=args.seed
+                            folder,
+                            output,
+                            target_rows=args.target_rows,
+                            seed=args.seed,
+                            env=spark_env,
                         )
                     elif engine == "scan":
-                        measurement, rows = run_scan(folder)
+                        measurement, rows = run_scan(folder, spark_env)
                     else:
                         measurement, rows = run_duckdb(
                             folder,
@@ -446,6 +463,7 @@ def main() -> None:
                 "machine": machine(),
                 "load_average_at_end": os.getloadavg(),
                 "note": args.note,
+                "driver_memory": args.driver_memory or "product default",
                 "runs": [asdict(run) for run in runs],
             },
             indent=2,

@@ -36,17 +36,49 @@ _GLOB_CHARACTERS = frozenset("*?[]{}")
 _FAILED_FILE = re.compile(r"reading file (\S+?)\.?(?:\s|$)")
 
 
+@contextmanager
+def file_system_errors(path: str) -> Iterator[None]:
+    """A file system refusing a call (S3 403, no such bucket, no s3a support, network)
+    becomes one :class:`PipelineError` naming the path; other JVM errors stay as they are.
+    """
+    try:
+        yield
+    except Py4JJavaError as error:
+        java_error = error.java_exception
+        if not _is_java_io_error(java_error):
+            raise
+        kind = str(java_error.getClass().getSimpleName())
+        detail = str(java_error.getMessage() or "").splitlines()[0][:300]
+        hint = ""
+        if kind == "UnsupportedFileSystemException" and path.startswith("s3a://"):
+            hint = (
+                " (s3a:// needs the hadoop-aws jars: set AMAZON_SENTIMENT_SPARK_PACKAGES or"
+                " AMAZON_SENTIMENT_SPARK_JARS, see docs/scale.md)"
+            )
+        raise PipelineError(f"cannot access {path}: {kind}: {detail}{hint}") from None
+
+
+def _is_java_io_error(java_error: Any) -> bool:
+    java_class = java_error.getClass()
+    while java_class is not None:
+        if str(java_class.getName()) == "java.io.IOException":
+            return True
+        java_class = java_class.getSuperclass()
+    return False
+
+
 class HadoopPath:
     """A path on whatever file system its scheme names (file:, hdfs:, s3a:, ...)."""
 
     def __init__(self, spark: SparkSession, path: str) -> None:
         jvm: Any = spark.sparkContext._jvm
         self._new_path = jvm.org.apache.hadoop.fs.Path
-        given = self._new_path(path)
-        self._fs = given.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-        # Qualified (scheme and absolute path), so that a bare name still has a parent.
-        self._jpath = self._fs.makeQualified(given)
         self.text = path
+        given = self._new_path(path)
+        with file_system_errors(path):
+            self._fs = given.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+            # Qualified (scheme and absolute path), so that a bare name still has a parent.
+            self._jpath = self._fs.makeQualified(given)
 
     @property
     def name(self) -> str:
@@ -59,35 +91,42 @@ class HadoopPath:
         return self._derive(self._new_path(self._jpath, name))
 
     def exists(self) -> bool:
-        return bool(self._fs.exists(self._jpath))
+        with file_system_errors(self.text):
+            return bool(self._fs.exists(self._jpath))
 
     def glob(self) -> list[str]:
         """Paths matching this one (itself if it exists and has no wildcard)."""
-        statuses = self._fs.globStatus(self._jpath)
+        with file_system_errors(self.text):
+            statuses = self._fs.globStatus(self._jpath)
         return [] if statuses is None else [str(status.getPath()) for status in statuses]
 
     def rename_to(self, target: HadoopPath) -> None:
         # Hadoop's rename moves *into* an existing directory; callers make sure the
         # target does not exist, and a False return (no exception) still means failure.
-        if not self._fs.rename(self._jpath, target._jpath):
+        with file_system_errors(self.text):
+            renamed = self._fs.rename(self._jpath, target._jpath)
+        if not renamed:
             raise PipelineError(f"could not move {self.text} to {target.text}")
 
     def delete(self) -> None:
-        self._fs.delete(self._jpath, True)
+        with file_system_errors(self.text):
+            self._fs.delete(self._jpath, True)
 
     def write_text(self, content: str) -> None:
-        stream = self._fs.create(self._jpath, True)
-        try:
-            stream.write(bytearray(content.encode("utf-8")))
-        finally:
-            stream.close()
+        with file_system_errors(self.text):
+            stream = self._fs.create(self._jpath, True)
+            try:
+                stream.write(bytearray(content.encode("utf-8")))
+            finally:
+                stream.close()
 
     def read_text(self) -> str:
-        stream = self._fs.open(self._jpath)
-        try:
-            return bytes(stream.readAllBytes()).decode("utf-8")
-        finally:
-            stream.close()
+        with file_system_errors(self.text):
+            stream = self._fs.open(self._jpath)
+            try:
+                return bytes(stream.readAllBytes()).decode("utf-8")
+            finally:
+                stream.close()
 
     def __str__(self) -> str:
         return str(self._jpath)

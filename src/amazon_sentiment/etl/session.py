@@ -6,10 +6,12 @@ import logging
 import os
 import shlex
 import shutil
+import sys
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from amazon_sentiment.etl.s3a import redacted, s3a_conf
 from amazon_sentiment.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,16 @@ exec {java} "$@"
 """
 
 
+def use_this_python_for_workers() -> None:
+    """Run Python workers (pandas UDFs of ``score``) with this interpreter by default.
+
+    PySpark otherwise starts ``python3`` from PATH, which may lack pandas, scikit-learn
+    or this package. PySpark reads the variable when the session starts; an explicit
+    PYSPARK_PYTHON, or spark.pyspark.python on a cluster, still wins.
+    """
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+
 def build_spark_session(settings: Settings) -> SparkSession:
     """Get or create the session: small-data settings, UTC, no UI.
 
@@ -96,6 +108,12 @@ def build_spark_session(settings: Settings) -> SparkSession:
     )
     if "spark_master" in settings.model_fields_set:
         builder = builder.master(settings.spark_master)
+    storage_conf = s3a_conf(settings)
+    for key, value in storage_conf.items():
+        builder = builder.config(key, value)
+    if storage_conf:
+        log.info("extra jars and S3 settings: %s", redacted(storage_conf))
+    use_this_python_for_workers()
     spark = builder.getOrCreate()
     log.info(
         "Spark %s session on %s (shuffle partitions %s)",

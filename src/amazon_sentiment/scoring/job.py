@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import sys
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -72,10 +70,6 @@ def run_scoring(settings: Settings, *, input_path: str, output_path: str) -> Sco
     ref = resolve_ref(settings)
     model = load_model(ref, settings)
     log.info("scoring with model %s (version %s)", ref.uri, model.version_label)
-    # The UDF runs in Python workers, which need this interpreter's packages (pandas,
-    # scikit-learn, this project). Spark's default is whatever `python3` is on PATH;
-    # an explicit PYSPARK_PYTHON or spark.pyspark.python (clusters) still wins.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = build_spark_session(settings)
     reviews = read_review_texts(spark, input_path)
     broadcast_model = spark.sparkContext.broadcast(model.pipeline)
