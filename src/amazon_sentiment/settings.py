@@ -50,7 +50,11 @@ class Settings(BaseSettings):
     # --- Spark --------------------------------------------------------------------------
     spark_master: str = Field("local[*]", description="Spark master URL.")
     spark_driver_memory: str = Field("4g", description="spark.driver.memory.")
-    spark_shuffle_partitions: int = Field(8, ge=1, description="spark.sql.shuffle.partitions.")
+    spark_shuffle_partitions: int = Field(
+        64,
+        ge=1,
+        description="spark.sql.shuffle.partitions; adaptive execution merges them on small data.",
+    )
     spark_app_name: str = "amazon-sentiment"
     spark_jars: str | None = Field(
         None,

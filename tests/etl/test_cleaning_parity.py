@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from amazon_sentiment.etl.cleaning import review_text_column
+from amazon_sentiment.etl.cleaning import joined_review, with_clean_text
 from amazon_sentiment.text import clean_text, join_review
 from tests.fixtures.golden_sample import BUNDLED_SAMPLE
 
@@ -32,9 +32,10 @@ def test_spark_and_python_clean_every_review_of_the_bundled_sample_alike(
     reviews = spark.read.parquet(str(BUNDLED_SAMPLE)).select("review_headline", "review_body")
     edge_cases = spark.createDataFrame(EDGE_CASES, "review_headline string, review_body string")
     cleaned = (
-        reviews.unionByName(edge_cases)
-        .withColumn(
-            "spark_text", review_text_column(F.col("review_headline"), F.col("review_body"))
+        with_clean_text(
+            reviews.unionByName(edge_cases),
+            joined_review(F.col("review_headline"), F.col("review_body")),
+            output="spark_text",
         )
         .toArrow()  # Arrow batches: much cheaper than collecting 18,000 Row objects
         .to_pylist()

@@ -15,7 +15,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from amazon_sentiment.etl.cleaning import review_text_column
+from amazon_sentiment.etl.cleaning import joined_review, with_clean_text
 from amazon_sentiment.etl.schemas import SPLITS
 
 # Why a row was dropped before deduplication, in the order the checks apply.
@@ -78,9 +78,9 @@ def clean_reviews(reviews: DataFrame) -> DataFrame:
     Rows already marked for dropping are not cleaned (their ``text`` is null), which
     also keeps them small if the marked data is cached.
     """
-    text = review_text_column(F.col("review_headline"), F.col("review_body"))
-    return reviews.withColumn(
-        "text", F.when(F.col("drop_reason").isNull(), text).cast(T.StringType())
+    raw_text = joined_review(F.col("review_headline"), F.col("review_body"))
+    return with_clean_text(
+        reviews, F.when(F.col("drop_reason").isNull(), raw_text).cast(T.StringType())
     )
 
 
