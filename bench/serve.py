@@ -404,12 +404,15 @@ def scenarios_for(batching: bool) -> list[Scenario]:
             chosen += [
                 Scenario(name, "service, no micro-batching", connections, 1),
                 Scenario(name, "service, 2 ms batch wait", connections, 1),
+                Scenario(name, "service, model on a thread", connections, 1),
             ]
     name = f"batch of {BATCH_SIZE}, {BATCH_CONNECTIONS} conn."
     chosen += [
         Scenario(name, "service", BATCH_CONNECTIONS, BATCH_SIZE),
         Scenario(name, "mlflow", BATCH_CONNECTIONS, BATCH_SIZE),
     ]
+    if batching:
+        chosen.append(Scenario(name, "service, model on a thread", BATCH_CONNECTIONS, BATCH_SIZE))
     return chosen
 
 
@@ -418,6 +421,7 @@ _SERVICE_VARIANTS = {
     "service-invocations": {},
     "service, no micro-batching": {"AMAZON_SENTIMENT_MICRO_BATCHING": "false"},
     "service, 2 ms batch wait": {"AMAZON_SENTIMENT_MICRO_BATCH_WAIT_MS": "2"},
+    "service, model on a thread": {"AMAZON_SENTIMENT_MODEL_THREAD": "true"},
 }
 
 
@@ -426,7 +430,7 @@ def run(
     seconds: Annotated[int, typer.Option(min=1, help="Measured seconds per wrk run.")] = 10,
     repeats: Annotated[int, typer.Option(min=1, help="Runs to take the median of.")] = 3,
     batching: Annotated[
-        bool, typer.Option(help="Also measure micro-batching off, and with a 2 ms wait.")
+        bool, typer.Option(help="Also: micro-batching off, a 2 ms wait, the model on a thread.")
     ] = False,
     note: Annotated[str, typer.Option(help="Free text kept with the results.")] = "",
 ) -> None:

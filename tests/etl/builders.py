@@ -9,6 +9,8 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from amazon_sentiment.etl.schemas import GOLDEN_SAMPLE_SCHEMA
+
 #: The conformed input: what io.read_reviews hands to the first transform.
 REVIEWS_SCHEMA = T.StructType(
     [
@@ -21,17 +23,9 @@ REVIEWS_SCHEMA = T.StructType(
     ]
 )
 
-#: What the transforms hand to deduplication (after drop_marked).
-KEPT_SCHEMA = T.StructType(
-    [
-        T.StructField("review_id", T.StringType()),
-        T.StructField("text", T.StringType()),
-        T.StructField("label", T.IntegerType()),
-        T.StructField("star_rating", T.IntegerType()),
-        T.StructField("product_category", T.StringType()),
-        T.StructField("review_date", T.DateType()),
-    ]
-)
+#: What the transforms hand to deduplication (after drop_marked): the golden sample's
+#: columns before a split is assigned.
+KEPT_SCHEMA = T.StructType([field for field in GOLDEN_SAMPLE_SCHEMA if field.name != "split"])
 
 DAY = dt.date(2015, 8, 31)
 

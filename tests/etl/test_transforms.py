@@ -106,6 +106,25 @@ def test_mark_short_texts_keeps_earlier_reasons(spark: SparkSession) -> None:
     assert transforms.drop_marked(marked).collect() == [("1234567890",)]
 
 
+@pytest.mark.parametrize(
+    ("text", "short"),
+    [
+        ("\u00e9" * 9, True),  # 18 bytes, 9 characters
+        ("\u00e9" * 10, False),
+        ("\U0001f600" * 9, True),  # 36 bytes, 9 characters
+        ("\U0001f600" * 10, False),  # 40 bytes: settled by the byte length alone
+        ("a" * 39, False),
+    ],
+)
+def test_short_texts_are_counted_in_characters_not_bytes(
+    spark: SparkSession, text: str, short: bool
+) -> None:
+    frame = spark.createDataFrame([(text,)], "text string")
+    marked = transforms.mark_short_texts(frame, min_text_chars=10).first()
+    assert marked is not None
+    assert (marked["drop_reason"] == "too_short") is short
+
+
 def test_dedupe_by_review_id_keeps_one_row_per_id(spark: SparkSession) -> None:
     frame = kept_frame(
         spark,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from amazon_sentiment.text import CLEANING_RULES, CleaningRule, clean_text, join_review
 
@@ -48,3 +52,33 @@ def test_replacements_must_be_literal() -> None:
 def test_rule_names_are_unique() -> None:
     names = [rule.name for rule in CLEANING_RULES]
     assert len(names) == len(set(names))
+
+
+# Characters the rules care about, so that random texts hit every guard and pattern.
+_INTERESTING = st.sampled_from(
+    list(" \t\n\r\x0b\x0c\x00\x07\x1b\x7f\x80\x85\x9f\u00a0\u1680\u2003\u2028\u202f\u3000")
+    + list("\u200b\u200c\u200d\u2060\ufeff")
+    + ["&amp;", "&#39;", "&lt;", "&gt;", "&nbsp;", "&#x22;", "&copy;", "<br />", "<p>", "</a>"]
+    + ["http://x.y/z", "https://a.b", "www.", "WwW.", "w.", "://", "<3", "caf\u00e9", "\U0001f600"]
+)
+_TEXTS = st.lists(st.one_of(_INTERESTING, st.text(max_size=3)), max_size=12).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=_TEXTS)
+def test_guards_and_native_forms_never_change_a_result(text: str) -> None:
+    """Each rule, where it stands in the chain, gives what its bare regex gives.
+
+    Guards must be necessary conditions and native forms must equal their regex (the
+    trim regex's ``$`` would also match before a final line break, but none is left by
+    then: the chain is what must agree).
+    """
+    for rule in CLEANING_RULES:
+        expected = re.sub(rule.pattern, rule.replacement, text, flags=re.ASCII)
+        assert rule.apply(text) == expected, rule.name
+        text = expected
+
+
+def test_unknown_native_operation_is_refused() -> None:
+    with pytest.raises(ValueError, match="native"):
+        CleaningRule("bad", " +", "", native="squash")

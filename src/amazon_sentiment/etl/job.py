@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
 from amazon_sentiment.errors import InputDataError
@@ -99,32 +99,39 @@ def run_etl(settings: Settings) -> EtlResult:
                 ),
                 min_text_chars=settings.min_text_chars,
             )
-            # Headline and body live on in ``text``: not carrying them through the
-            # cache and the shuffles divides what those hold by about three.
-            marked = marked.drop("review_headline", "review_body").persist(
-                StorageLevel.MEMORY_AND_DISK
+            # The drop reasons are counted as the rows stream into deduplication (an
+            # observation), so the cleaned rows are neither cached nor read twice.
+            drop_reasons = Observation("drop_reasons")
+            marked = _observe_drop_reasons(marked, drop_reasons)
+            # Headline and body live on in ``text``, and ``normalised_text`` is cheap to
+            # derive again: not carrying them through the shuffles and the cache
+            # divides what those hold by about three.
+            deduped = (
+                transforms.with_sampling_key(
+                    transforms.assign_split(
+                        transforms.dedupe_by_text(
+                            transforms.dedupe_by_review_id(
+                                transforms.drop_marked(
+                                    marked.drop("review_headline", "review_body")
+                                )
+                            )
+                        ),
+                        fractions=fractions,
+                        seed=settings.seed,
+                    ),
+                    seed=settings.seed,
+                )
+                .drop("normalised_text")
+                .persist(StorageLevel.MEMORY_AND_DISK)
             )
-            cached.append(marked)
-            rows_dropped = _count_drop_reasons(marked)
+            cached.append(deduped)
+            dedup_dropped, stratum_counts = _count_deduplication(deduped)
+            rows_dropped = _drop_reason_counts(drop_reasons)
             rows_kept = rows_dropped.pop("")
             rows_read = rows_kept + sum(rows_dropped.values())
             if rows_read == 0:
                 raise InputDataError(f"no reviews in {settings.etl_input}: its files hold no rows")
             log.info("read %d reviews; dropped %s", rows_read, _describe(rows_dropped))
-
-            deduped = transforms.with_sampling_key(
-                transforms.assign_split(
-                    transforms.dedupe_by_text(
-                        transforms.dedupe_by_review_id(transforms.drop_marked(marked))
-                    ),
-                    fractions=fractions,
-                    seed=settings.seed,
-                ),
-                seed=settings.seed,
-            ).persist(StorageLevel.MEMORY_AND_DISK)
-            cached.append(deduped)
-            dedup_dropped, stratum_counts = _count_deduplication(deduped)
-            marked.unpersist()
             rows_dropped.update(dedup_dropped)
             log.info("deduplicated: dropped %s", _describe(dedup_dropped))
             before = _class_counts(stratum_counts)
@@ -136,7 +143,9 @@ def run_etl(settings: Settings) -> EtlResult:
                         f"deduplication (label {label}); cannot balance the classes"
                     )
 
-            eligible = transforms.drop_conflicting_labels(deduped)
+            eligible = transforms.drop_conflicting_labels(deduped).withColumn(
+                "normalised_text", transforms.normalised_text(F.col("text"))
+            )
             rows_per_class = transforms.balanced_rows_per_class(
                 stratum_counts, target_rows=settings.target_rows, fractions=fractions
             )
@@ -195,16 +204,21 @@ def run_etl(settings: Settings) -> EtlResult:
     return EtlResult(output_path=settings.golden_sample_path, manifest=manifest)
 
 
-def _count_drop_reasons(marked: DataFrame) -> dict[str, int]:
-    """Rows per drop reason in one pass; kept rows are counted under ``""``."""
-    counts = {
-        row["reason"]: int(row["rows"])
-        for row in marked.groupBy(F.coalesce("drop_reason", F.lit("")).alias("reason"))
-        .agg(F.count(F.lit(1)).alias("rows"))
-        .collect()
-    }
-    dropped = {reason: counts.get(reason, 0) for reason in transforms.ROW_DROP_REASONS}
-    dropped[""] = counts.get("", 0)
+def _observe_drop_reasons(marked: DataFrame, observation: Observation) -> DataFrame:
+    """``marked``, counting its rows per drop reason when an action runs it."""
+    reason = F.col("drop_reason")
+    return marked.observe(
+        observation,
+        F.count_if(reason.isNull()).alias("kept"),
+        *[F.count_if(reason == name).alias(name) for name in transforms.ROW_DROP_REASONS],
+    )
+
+
+def _drop_reason_counts(observation: Observation) -> dict[str, int]:
+    """Rows per drop reason; kept rows are counted under ``""``."""
+    counts = observation.get
+    dropped = {name: int(counts[name]) for name in transforms.ROW_DROP_REASONS}
+    dropped[""] = int(counts["kept"])
     return dropped
 
 

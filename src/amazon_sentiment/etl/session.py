@@ -102,6 +102,9 @@ def build_spark_session(settings: Settings) -> SparkSession:
         .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.sql.session.timeZone", "UTC")
+        # The cached rows are mostly distinct review texts: trying to dictionary-encode
+        # them costs a hash and a comparison per text and saves nothing.
+        .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
         # Partition folders (product_category=Books) stay strings: a category named
         # "2015" or "01" must not turn into a number.
         .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")

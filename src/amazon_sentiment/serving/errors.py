@@ -43,8 +43,16 @@ def error_response(
     limit: int | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body = ErrorOut(error_code=error_code, message=message, field=field, limit=limit)
-    return JSONResponse(body.model_dump(), status_code=status_code, headers=headers)
+    """The response an :class:`ApiError` with these arguments gets."""
+    return _as_response(
+        ApiError(status_code, error_code, message, field=field, limit=limit, headers=headers)
+    )
+
+
+def _as_response(error: ApiError) -> JSONResponse:
+    return JSONResponse(
+        error.body.model_dump(), status_code=error.status_code, headers=error.headers
+    )
 
 
 def field_name(location: tuple[Any, ...] | list[Any]) -> str:
@@ -62,9 +70,7 @@ def field_name(location: tuple[Any, ...] | list[Any]) -> str:
 
 async def _api_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ApiError)
-    return JSONResponse(
-        error.body.model_dump(), status_code=error.status_code, headers=error.headers
-    )
+    return _as_response(error)
 
 
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:

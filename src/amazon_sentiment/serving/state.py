@@ -10,6 +10,7 @@ started with. A load that fails leaves the old model answering and is reported i
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -152,6 +153,7 @@ class ModelSlot:
     def _install(self, model: LoadedModel) -> None:
         # The swap: one reference assignment, atomic for every reader.
         self.current = model
+        _settle_heap()
         self._metrics.model_loaded.set(1)
         version = model.ref.version
         self._metrics.model_version.set(float(version) if version and version.isdigit() else 0)
@@ -161,6 +163,20 @@ class ModelSlot:
         self.waiting_for = message
         log.error("cannot start serving: %s", message)
         self._on_fatal()
+
+
+def _settle_heap() -> None:
+    """Keep the garbage collector's full passes off the request path.
+
+    Once a model is in, the process holds about a million long-lived objects (the
+    libraries and the model); a full collection walks every one of them, 100-250 ms
+    here, during which no request is answered. Freezing them moves them out of the
+    collector's generations, so later passes only walk what serving creates. The
+    unfreeze first lets a replaced model's objects be collected once.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _describe(model: LoadedModel) -> str:
