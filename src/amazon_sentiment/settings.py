@@ -129,13 +129,6 @@ class Settings(BaseSettings):
     micro_batching: bool = Field(
         True, description="Score concurrent single reviews together in one model call."
     )
-    model_thread: bool = Field(
-        False,
-        description=(
-            "Run model calls on a worker thread, the event loop answering meanwhile; by "
-            "default they run on the event loop, which spares the GIL hand-offs."
-        ),
-    )
     micro_batch_max_size: int = Field(128, ge=1, description="Most reviews per micro-batch.")
     micro_batch_wait_ms: float = Field(
         0.0,

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from amazon_sentiment.model import LABELS
+from amazon_sentiment.serving.schemas import BatchPredictionOut, PredictionOut, ScoringOut
 from tests.fixtures.serving import api_client, local_settings
 
 CLEARLY_POSITIVE = "Excellent product, works great and I love it. Highly recommend, five stars!"
@@ -182,3 +183,20 @@ def test_loaded_model_is_kept_out_of_full_garbage_collections(api: TestClient) -
     """
     assert api.get("/ready").status_code == 200
     assert gc.get_freeze_count() > 100_000
+
+
+def test_scoring_answers_match_their_declared_response_models(api: TestClient) -> None:
+    """The scoring routes serialise their answers themselves: they must still fit."""
+    single = api.post("/predict", json={"text": CLEARLY_POSITIVE})
+    batch = api.post("/predict", json={"texts": [CLEARLY_POSITIVE, CLEARLY_NEGATIVE]})
+    rows = api.post("/invocations", json={"instances": [CLEARLY_POSITIVE, CLEARLY_NEGATIVE]})
+
+    for answer in (single, batch, rows):
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == "application/json"
+    assert PredictionOut.model_validate(single.json(), strict=True).label == "positive"
+    assert len(BatchPredictionOut.model_validate(batch.json(), strict=True).predictions) == 2
+    assert ScoringOut.model_validate(rows.json(), strict=True).predictions == [
+        "positive",
+        "negative",
+    ]

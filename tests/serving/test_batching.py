@@ -25,11 +25,8 @@ def _batch_sizes(metrics: ServiceMetrics, kind: str) -> tuple[float, float]:
     return count or 0.0, total or 0.0
 
 
-@pytest.mark.parametrize("in_thread", [False, True], ids=["on-loop", "in-thread"])
 @pytest.mark.parametrize("wait_ms", [0.0, 5.0])
-def test_concurrent_reviews_share_model_calls(
-    loaded_model: LoadedModel, wait_ms: float, in_thread: bool
-) -> None:
+def test_concurrent_reviews_share_model_calls(loaded_model: LoadedModel, wait_ms: float) -> None:
     texts = sample_reviews(100, seed=1)["text"].tolist()
     metrics = ServiceMetrics()
 
@@ -39,7 +36,6 @@ def test_concurrent_reviews_share_model_calls(
             micro_batching=True,
             max_micro_batch=64,
             max_wait_seconds=wait_ms / 1000,
-            in_thread=in_thread,
         )
         await scorer.start()
         try:

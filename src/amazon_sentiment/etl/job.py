@@ -122,7 +122,9 @@ def run_etl(settings: Settings) -> EtlResult:
                     seed=settings.seed,
                 )
                 .drop("normalised_text")
-                .persist(StorageLevel.MEMORY_AND_DISK)
+                # On local disk, not the heap: the sorts of balancing need the heap, and
+                # this grows with the input (2.5 GB from a 2 GB input).
+                .persist(StorageLevel.DISK_ONLY)
             )
             cached.append(deduped)
             dedup_dropped, stratum_counts = _count_deduplication(deduped)

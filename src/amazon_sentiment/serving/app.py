@@ -47,7 +47,6 @@ def create_app(settings: Settings, *, on_fatal: Callable[[], None] | None = None
             micro_batching=settings.micro_batching,
             max_micro_batch=settings.micro_batch_max_size,
             max_wait_seconds=settings.micro_batch_wait_ms / 1000,
-            in_thread=settings.model_thread,
         )
         app.state.serving = ServingState(settings, metrics, models, scorer)
         await scorer.start()

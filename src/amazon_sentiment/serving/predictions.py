@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import cast
 
 import numpy as np
@@ -26,6 +27,28 @@ def prediction(model: LoadedModel, probabilities: np.ndarray) -> PredictionOut:
         model_name=model.ref.name,
         model_version=model.version_label,
     )
+
+
+def batch_prediction_json(model: LoadedModel, rows: np.ndarray) -> bytes:
+    """A :class:`BatchPredictionOut` as JSON, built straight from the probabilities.
+
+    The batch path's hot spot after the model: building a pydantic object per review
+    cost more than parsing the request. Same shape, checked against the model by the
+    contract tests.
+    """
+    labels = model.labels
+    name, version = model.ref.name, model.version_label
+    predictions = [
+        {
+            "label": labels[max(range(len(values)), key=values.__getitem__)],
+            "probabilities": dict(zip(labels, values, strict=True)),
+            "model_name": name,
+            "model_version": version,
+        }
+        for values in rows.tolist()
+    ]
+    body = {"predictions": predictions, "model_name": name, "model_version": version}
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def explain(model: LoadedModel, texts: list[str], top_k: int) -> list[ExplanationOut]:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Response
 
 from amazon_sentiment.serving.dependencies import ScoringDep
 from amazon_sentiment.serving.errors import ApiError
 from amazon_sentiment.serving.inputs import check_text, check_texts
 from amazon_sentiment.serving.loading import LoadedModel
 from amazon_sentiment.serving.metrics import ServiceMetrics
-from amazon_sentiment.serving.predictions import explain, prediction
-from amazon_sentiment.serving.routes.responses import BAD_INPUT
+from amazon_sentiment.serving.predictions import batch_prediction_json, explain, prediction
+from amazon_sentiment.serving.routes.responses import BAD_INPUT, json_response
 from amazon_sentiment.serving.schemas import (
     BatchExplanationOut,
     BatchPredictionOut,
@@ -28,10 +28,8 @@ from amazon_sentiment.serving.schemas import (
 router = APIRouter(tags=["predictions"])
 
 
-@router.post("/predict", responses=BAD_INPUT)
-async def predict(
-    review: Annotated[PredictIn, Body()], scoring: ScoringDep
-) -> PredictionOut | BatchPredictionOut:
+@router.post("/predict", responses=BAD_INPUT, response_model=PredictionOut | BatchPredictionOut)
+async def predict(review: Annotated[PredictIn, Body()], scoring: ScoringDep) -> Response:
     """Score one review (`{"text": ...}`) or a batch (`{"texts": [...]}`)."""
     state, model = scoring.state, scoring.model
     settings = state.settings
@@ -39,15 +37,11 @@ async def predict(
         text = check_text(review.text, "text", settings)
         probabilities = await state.scorer.score_one(model, text)
         _count_labels(state.metrics, model, probabilities[np.newaxis, :])
-        return prediction(model, probabilities)
+        return json_response(prediction(model, probabilities))
     texts = check_texts(review.texts, "texts", settings)
-    rows = await state.scorer.score_many(model, texts)
+    rows = state.scorer.score_many(model, texts)
     _count_labels(state.metrics, model, rows)
-    return BatchPredictionOut(
-        predictions=[prediction(model, row) for row in rows],
-        model_name=model.ref.name,
-        model_version=model.version_label,
-    )
+    return Response(batch_prediction_json(model, rows), media_type="application/json")
 
 
 @router.post("/explain", responses=BAD_INPUT)
@@ -62,7 +56,7 @@ async def explain_reviews(
     else:
         texts = check_texts(review.texts, "texts", settings)
     try:
-        explanations = await state.scorer.run(lambda: explain(model, texts, review.top_k))
+        explanations = explain(model, texts, review.top_k)  # on the loop, as batches are
     except TypeError as error:
         raise ApiError(501, "NOT_IMPLEMENTED", f"cannot explain this model: {error}") from error
     if isinstance(review, ExplainReviewIn):

@@ -1,8 +1,11 @@
-"""Error responses each route declares in the OpenAPI schema."""
+"""What scoring routes answer: error responses they declare, and fast JSON bodies."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from fastapi import Response
+from pydantic import BaseModel
 
 from amazon_sentiment.serving.schemas import ErrorOut
 
@@ -16,3 +19,15 @@ BAD_INPUT: dict[int | str, dict[str, Any]] = {
     422: {**_ERROR, "description": "A field is missing, of the wrong type or over a limit"},
     503: {**_ERROR, "description": "No model loaded yet"},
 }
+
+
+def json_response(body: BaseModel) -> Response:
+    """``body`` as JSON, serialised once by pydantic and not validated again.
+
+    Scoring routes build their answers with ``model_construct`` from values they
+    produced themselves; FastAPI's own path would validate every answer against the
+    response model again before serialising it (about 1.5 ms for a batch of 100, a
+    tenth of the model's time). The routes still declare ``response_model`` for the
+    OpenAPI schema, and the contract tests check the bodies against it.
+    """
+    return Response(body.model_dump_json(), media_type="application/json")

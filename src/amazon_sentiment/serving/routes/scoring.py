@@ -10,21 +10,21 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import PlainTextResponse
 
 from amazon_sentiment.model import TEXT_COLUMN
 from amazon_sentiment.serving.dependencies import ScoringDep, StateDep
 from amazon_sentiment.serving.errors import ApiError
 from amazon_sentiment.serving.inputs import check_texts
-from amazon_sentiment.serving.routes.responses import BAD_INPUT
+from amazon_sentiment.serving.routes.responses import BAD_INPUT, json_response
 from amazon_sentiment.serving.schemas import ScoringIn, ScoringOut
 
 router = APIRouter(tags=["mlflow scoring protocol"])
 
 
-@router.post("/invocations", responses=BAD_INPUT)
-async def invocations(request: ScoringIn, scoring: ScoringDep) -> ScoringOut:
+@router.post("/invocations", responses=BAD_INPUT, response_model=ScoringOut)
+async def invocations(request: ScoringIn, scoring: ScoringDep) -> Response:
     """Score rows given as `dataframe_split`, `dataframe_records`, `instances` or `inputs`."""
     state, model = scoring.state, scoring.model
     field, texts = _texts(request)
@@ -32,9 +32,11 @@ async def invocations(request: ScoringIn, scoring: ScoringDep) -> ScoringOut:
     if len(texts) == 1:
         rows = (await state.scorer.score_one(model, texts[0]))[np.newaxis, :]
     else:
-        rows = await state.scorer.score_many(model, texts)
+        rows = state.scorer.score_many(model, texts)
     best = rows.argmax(axis=1).tolist()
-    return ScoringOut.model_construct(predictions=[model.class_values[i] for i in best])
+    return json_response(
+        ScoringOut.model_construct(predictions=[model.class_values[i] for i in best])
+    )
 
 
 @router.get("/ping", response_class=PlainTextResponse)
