@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
@@ -217,10 +218,18 @@ def _observe_drop_reasons(marked: DataFrame, observation: Observation) -> DataFr
 
 
 def _drop_reason_counts(observation: Observation) -> dict[str, int]:
-    """Rows per drop reason; kept rows are counted under ``""``."""
-    counts = observation.get
-    dropped = {name: int(counts[name]) for name in transforms.ROW_DROP_REASONS}
-    dropped[""] = int(counts["kept"])
+    """Rows per drop reason; kept rows are counted under ``""``.
+
+    An input with no rows may run no task at all (adaptive execution prunes the empty
+    plan), and then Spark has no metrics to give: every count is zero.
+    """
+    try:
+        counts = observation.get
+    except Py4JJavaError:
+        log.debug("no metrics observed: the input produced no rows", exc_info=True)
+        counts = {}
+    dropped = {name: int(counts.get(name, 0)) for name in transforms.ROW_DROP_REASONS}
+    dropped[""] = int(counts.get("kept", 0))
     return dropped
 
 
