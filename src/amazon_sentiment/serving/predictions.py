@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import cast
+from typing import Any
 
 import numpy as np
 
 from amazon_sentiment.serving.loading import LoadedModel
 from amazon_sentiment.serving.schemas import (
     ExplanationOut,
-    Label,
     PredictionOut,
     TermContributionOut,
 )
@@ -18,14 +17,8 @@ from amazon_sentiment.serving.schemas import (
 
 def prediction(model: LoadedModel, probabilities: np.ndarray) -> PredictionOut:
     """One review's answer from its row of class probabilities."""
-    values = probabilities.tolist()
-    best = max(range(len(values)), key=values.__getitem__)
     return PredictionOut.model_construct(
-        # model.labels was checked against LABELS when the model was loaded.
-        label=cast(Label, model.labels[best]),
-        probabilities=cast(dict[Label, float], dict(zip(model.labels, values, strict=True))),
-        model_name=model.ref.name,
-        model_version=model.version_label,
+        **_answer(model, probabilities.tolist(), int(probabilities.argmax()))
     )
 
 
@@ -36,19 +29,26 @@ def batch_prediction_json(model: LoadedModel, rows: np.ndarray) -> bytes:
     cost more than parsing the request. Same shape, checked against the model by the
     contract tests.
     """
-    labels = model.labels
-    name, version = model.ref.name, model.version_label
     predictions = [
-        {
-            "label": labels[max(range(len(values)), key=values.__getitem__)],
-            "probabilities": dict(zip(labels, values, strict=True)),
-            "model_name": name,
-            "model_version": version,
-        }
-        for values in rows.tolist()
+        _answer(model, values, best)
+        for values, best in zip(rows.tolist(), rows.argmax(axis=1).tolist(), strict=True)
     ]
-    body = {"predictions": predictions, "model_name": name, "model_version": version}
+    body = {
+        "predictions": predictions,
+        "model_name": model.ref.name,
+        "model_version": model.version_label,
+    }
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _answer(model: LoadedModel, probabilities: list[float], best: int) -> dict[str, Any]:
+    """The fields of a :class:`PredictionOut` (labels were checked when the model loaded)."""
+    return {
+        "label": model.labels[best],
+        "probabilities": dict(zip(model.labels, probabilities, strict=True)),
+        "model_name": model.ref.name,
+        "model_version": model.version_label,
+    }
 
 
 def explain(model: LoadedModel, texts: list[str], top_k: int) -> list[ExplanationOut]:

@@ -73,10 +73,6 @@ class CleaningRule:
     def apply(self, text: str) -> str:
         if self.native == "trim_spaces":
             return text.strip(" ")
-        return self.apply_regex(text)
-
-    def apply_regex(self, text: str) -> str:
-        """The rule by its guards and regex alone (what ``native`` must equal)."""
         if self.needs_non_ascii and text.isascii():
             return text
         if self.needs_any and not any(needle in text for needle in self.needs_any):
