@@ -2,7 +2,9 @@
 # Installs the system packages the test suite needs beyond Python, from Debian's
 # packages: PostgreSQL (MLflow's backend store in the production-topology tests), podman
 # and debootstrap (build and smoke-test the serving image without a Docker engine),
-# and wrk (the serving benchmark's load generator).
+# wrk (the serving benchmark's load generator) and, when no javac is on PATH, a JDK
+# (the ETL compiles its JVM cleaner with it; without one it falls back to slower SQL
+# cleaning, and the tests of the JVM cleaner fail).
 #
 # Idempotent: when everything is already installed it only checks, in well under a
 # second. On a machine without apt-get it says what is missing and exits 0; the tests
@@ -10,6 +12,9 @@
 set -euo pipefail
 
 packages=(postgresql podman buildah debootstrap wrk)
+if ! command -v javac >/dev/null 2>&1 && ! [ -x "${JAVA_HOME:-/nonexistent}/bin/javac" ]; then
+  packages+=(openjdk-17-jdk-headless)
+fi
 
 missing=()
 for package in "${packages[@]}"; do

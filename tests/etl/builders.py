@@ -9,6 +9,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from amazon_sentiment.etl import transforms
 from amazon_sentiment.etl.schemas import GOLDEN_SAMPLE_SCHEMA
 
 #: The conformed input: what io.read_reviews hands to the first transform.
@@ -28,6 +29,7 @@ REVIEWS_SCHEMA = T.StructType(
 KEPT_SCHEMA = T.StructType([field for field in GOLDEN_SAMPLE_SCHEMA if field.name != "split"])
 
 DAY = dt.date(2015, 8, 31)
+FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 
 
 def review(
@@ -47,8 +49,9 @@ def reviews_frame(spark: SparkSession, rows: Iterable[tuple[Any, ...]]) -> DataF
 
 
 def kept_frame(spark: SparkSession, rows: Sequence[tuple[str | None, str, int]]) -> DataFrame:
-    """Deduplication input from (review_id, text, label) triples."""
-    return spark.createDataFrame(
+    """Deduplication input from (review_id, text, label) triples, with its keys."""
+    frame = spark.createDataFrame(
         [(rid, text, label, 5 if label else 1, "Books", DAY) for rid, text, label in rows],
         KEPT_SCHEMA,
     )
+    return transforms.with_keys(frame, fractions=FRACTIONS, seed=0)

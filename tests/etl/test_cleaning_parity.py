@@ -1,11 +1,12 @@
-"""Parity: Spark (etl.cleaning) and plain Python (text.clean_text) clean every text alike."""
+"""Parity: both Spark engines (etl.cleaning) and plain Python (text.clean_text) agree."""
 
 from __future__ import annotations
 
+import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from amazon_sentiment.etl.cleaning import joined_review, with_clean_text
+from amazon_sentiment.etl.cleaning import Engine, joined_review, with_clean_text
 from amazon_sentiment.text import clean_text, join_review
 from tests.fixtures.golden_sample import BUNDLED_SAMPLE
 
@@ -22,12 +23,14 @@ EDGE_CASES: list[tuple[str | None, str | None]] = [
     ("   padded   ", "caf\u00e9 \U0001f600 emoji \u0130stanbul \u212a kelvin"),
     ("&nbsp;&#160;&#xa0;", "&unknown; &#12345; &#x1F600; & alone &amp"),
     ("\u00c9T\u00c9 &AMP; \u00e9t\u00e9", "<A HREF='http://x'>Link</A> <Br/>"),
+    ("now. how. WwW.shop.com/a", "aww. wWw.x.y wW. Ww. \u00a0\u200b\x00"),
     (None, None),
 ]
 
 
+@pytest.mark.parametrize("engine", ["jvm", "sql"])
 def test_spark_and_python_clean_every_review_of_the_bundled_sample_alike(
-    spark: SparkSession,
+    spark: SparkSession, engine: Engine
 ) -> None:
     reviews = spark.read.parquet(str(BUNDLED_SAMPLE)).select("review_headline", "review_body")
     edge_cases = spark.createDataFrame(EDGE_CASES, "review_headline string, review_body string")
@@ -36,6 +39,7 @@ def test_spark_and_python_clean_every_review_of_the_bundled_sample_alike(
             reviews.unionByName(edge_cases),
             joined_review(F.col("review_headline"), F.col("review_body")),
             output="spark_text",
+            engine=engine,
         )
         .toArrow()  # Arrow batches: much cheaper than collecting 18,000 Row objects
         .to_pylist()

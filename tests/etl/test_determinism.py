@@ -55,3 +55,29 @@ def test_partitioning_does_not_change_the_sample(
     pd.testing.assert_frame_equal(one_file, seven_files)
     assert manifests[0] == manifests[1]
     assert manifests[0]["rows_per_class"] == TARGET_ROWS // 2
+
+
+def test_texts_dropped_early_are_read_again_when_deduplication_removes_more(
+    spark: SparkSession, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Four copies of every review: deduplication keeps a quarter, below the share
+    assumed when choosing which texts to carry, so the chosen rows' texts are read
+    again. The sample is the one the input without copies gives."""
+    original = rewrite(spark, 3, tmp_path / "original")
+    copies = tmp_path / "copies"
+    reviews = spark.read.parquet(str(original))
+    reviews.unionByName(reviews).unionByName(reviews).unionByName(reviews).repartition(
+        5
+    ).write.parquet(str(copies))
+
+    samples = []
+    for source in (original, copies):
+        output = tmp_path / f"golden_{source.name}"
+        with caplog.at_level("INFO", logger="amazon_sentiment.etl.job"):
+            caplog.clear()
+            run_etl(golden_sample_settings(output, etl_input=str(source), target_rows=TARGET_ROWS))
+        read_again = "reading them again" in caplog.text
+        assert read_again is (source == copies)
+        samples.append(pd.read_parquet(output))
+    assert len(samples[0]) == TARGET_ROWS
+    pd.testing.assert_frame_equal(samples[0], samples[1])

@@ -11,7 +11,7 @@ from pyspark.sql import types as T
 from pyspark.testing import assertDataFrameEqual
 
 from amazon_sentiment.etl import transforms
-from tests.etl.builders import kept_frame, review, reviews_frame
+from tests.etl.builders import DAY, KEPT_SCHEMA, kept_frame, review, reviews_frame
 
 FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 
@@ -138,15 +138,15 @@ def test_dedupe_by_review_id_keeps_one_row_per_id(spark: SparkSession) -> None:
         ],
     )
     deduped = transforms.dedupe_by_review_id(frame)
+    rows = deduped.select("review_id", "text", "review_id_duplicates").collect()
+    by_id = sorted((row["review_id"] or "", row["review_id_duplicates"]) for row in rows)
+    assert by_id == [("", 0), ("", 0), ("R1", 2), ("R2", 0)]
+    # The copy kept is the first by text key, whichever order the rows came in.
+    r1 = frame.filter(F.col("review_id") == "R1").orderBy("text_key").first()
+    assert r1 is not None
+    assert [row["text"] for row in rows if row["review_id"] == "R1"] == [r1["text"]]
     assertDataFrameEqual(
-        deduped.select("review_id", "text", "review_id_duplicates"),
-        [
-            ("R1", "first copy text", 2),
-            ("R2", "other review", 0),
-            (None, "no id one", 0),
-            (None, "no id one", 0),
-        ],
-        checkRowOrder=False,
+        deduped, transforms.dedupe_by_review_id(frame.repartition(3)), checkRowOrder=False
     )
     assert deduped.columns[: len(frame.columns)] == frame.columns
 
@@ -166,23 +166,46 @@ def test_dedupe_by_text_merges_case_variants_and_flags_conflicts(spark: SparkSes
         )
     )
     deduped = transforms.dedupe_by_text(frame).select(
-        "normalised_text", "review_id", "text", "text_rows", "conflicting_labels"
+        "review_id", "text", "text_rows", "conflicting_labels"
     )
     assertDataFrameEqual(
         deduped,
         [
             # A row with an id is preferred, then the smallest id.
-            ("great product", "R1", "great product", 3, False),
-            ("love it or hate it", "R2", "love it or hate it", 2, True),
-            ("unique text", None, "Unique text", 1, False),
+            ("R1", "great product", 3, False),
+            ("R2", "love it or hate it", 2, True),
+            (None, "Unique text", 1, False),
         ],
         checkRowOrder=False,
     )
     kept = transforms.drop_conflicting_labels(deduped)
-    assert sorted(row["normalised_text"] for row in kept.collect()) == [
-        "great product",
-        "unique text",
-    ]
+    assert sorted(row["text"] for row in kept.collect()) == ["Unique text", "great product"]
+
+
+def test_keys_tell_texts_and_rows_apart(spark: SparkSession) -> None:
+    frame = kept_frame(
+        spark,
+        [
+            ("R1", "Same words", 1),
+            ("R2", "same WORDS", 1),
+            ("R2", "same WORDS", 1),
+            (None, "R3", 1),
+        ],
+    ).collect()
+    first, case_variant, copy, shifted = frame
+    assert first["text_key"] == case_variant["text_key"]  # compared lower-cased
+    assert first["sampling_key"] == case_variant["sampling_key"]
+    assert first["split"] == case_variant["split"]
+    assert first["row_key"] != case_variant["row_key"]  # but they are different rows
+    assert copy["row_key"] == case_variant["row_key"]
+    # A value moved to the next column (past a null) makes another row, not the same hash.
+    moved = transforms.with_keys(
+        spark.createDataFrame([("R3", None, 1, 5, "Books", DAY)], KEPT_SCHEMA),
+        fractions=FRACTIONS,
+        seed=0,
+    ).first()
+    assert moved is not None
+    assert shifted["row_key"] != moved["row_key"]
 
 
 def test_unit_hash_is_uniform_on_the_unit_interval(spark: SparkSession) -> None:
@@ -280,7 +303,7 @@ def balanced(frame: DataFrame, rows_per_class: dict[str, int], fraction: float) 
 def test_balancing_is_exact_and_ignores_prefilter_and_partitioning(spark: SparkSession) -> None:
     frame = transforms.with_sampling_key(
         transforms.assign_split(texts_frame(spark, 6_000), fractions=FRACTIONS, seed=1), seed=1
-    )
+    ).withColumn("text_key", F.xxhash64("normalised_text"))
     rows_per_class = {"train": 1_000, "validation": 120, "test": 80}
     sample = balanced(frame, rows_per_class, fraction=0.6)
     counts = {

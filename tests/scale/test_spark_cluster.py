@@ -63,6 +63,9 @@ def test_etl_submitted_to_the_cluster_matches_local_mode(
     cluster_sample = read_golden_sample(str(cluster_output))
     assert cluster_sample.num_rows == REFERENCE_TARGET_ROWS
     assert cluster_sample.equals(local_golden_sample)
+    # The executors cleaned with the JVM cleaner: its jar reached them through spark.jars.
+    # (spark-submit merges the Python driver's stderr, where the CLI logs, into stdout.)
+    assert "cleaning with the JVM cleaner" in submitted.stdout
     # It really ran on the cluster, with executors on both workers.
     finished = [app for app in spark_cluster.completed_applications() if app["name"] == app_name]
     assert len(finished) == 1

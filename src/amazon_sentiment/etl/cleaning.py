@@ -1,34 +1,123 @@
-"""The shared cleaning rules (:data:`amazon_sentiment.text.CLEANING_RULES`) as Spark columns.
+"""The shared cleaning rules (:data:`amazon_sentiment.text.CLEANING_RULES`) on Spark.
 
-Each rule becomes one ``regexp_replace``, applied in the rules' order: native JVM
-expressions, no Python UDF, so cleaning runs at Spark speed and gives the same strings
-as :func:`amazon_sentiment.text.clean_text` (the parity test in tests/etl checks this
-on every review of the bundled sample).
+Two engines run the same rules, in the rules' order, with ``java.util.regex``, and give
+the strings :func:`amazon_sentiment.text.clean_text` gives (the parity tests in
+tests/etl check both on every review of the bundled sample):
+
+* ``jvm``: one call per text of the ``RuleCleaner`` UDF (:mod:`amazon_sentiment.etl.jvm`),
+  which decodes each text once and checks the guards in plain Java;
+* ``sql``: one ``regexp_replace`` per rule, each behind its guards, built from Spark
+  SQL expressions; about four times slower (docs/benchmarks.md), and the fallback
+  when the UDF's jar is not on the session's classpath.
+
+Neither is a Python UDF: cleaning never leaves the JVM.
 """
 
 from __future__ import annotations
 
+import logging
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import reduce
+from typing import Literal
 
-from pyspark.sql import Column, DataFrame
+from py4j.java_gateway import JavaObject
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from amazon_sentiment.etl.jvm import CLASS_NAME, rule_cleaner_jar
 from amazon_sentiment.text import CLEANING_RULES, HEADLINE_SEPARATOR, CleaningRule
 
+log = logging.getLogger(__name__)
 
-def with_clean_text(frame: DataFrame, raw_text: Column, *, output: str = "text") -> DataFrame:
+Engine = Literal["auto", "jvm", "sql"]
+
+#: The name the JVM cleaner is registered under in a session.
+RULE_CLEANER_FUNCTION = "amazon_sentiment_clean_text"
+
+
+def with_clean_text(
+    frame: DataFrame, raw_text: Column, *, output: str = "text", engine: Engine = "auto"
+) -> DataFrame:
     """``frame`` with column ``output``: ``raw_text`` with every cleaning rule applied.
 
-    Rules run only where their guards allow. ``contains`` searches the UTF-8 bytes in
-    place and comparing the byte length with the character length tells a pure ASCII
-    text, both cheaper than a regex pass (which converts the text to a Java string and
-    back), but each is still a pass over the text: consecutive rules with the same
-    guard share one check (see :func:`guarded_groups`). A rule with a ``native``
-    equivalent runs as that Spark function. Each group is its own projection over the
-    previous one's column: written as one nested expression, the guard and the fallback
-    would each repeat the whole chain below them, doubling it at every step.
+    ``auto`` uses the JVM cleaner when the session can load it, else the SQL form;
+    ``jvm`` insists on it (an error when it is missing).
+    """
+    if engine != "sql" and register_rule_cleaner(frame.sparkSession):
+        return frame.withColumn(output, F.call_function(RULE_CLEANER_FUNCTION, raw_text))
+    if engine == "jvm":
+        raise RuntimeError(
+            f"the JVM cleaner ({CLASS_NAME}) is not on this session's classpath; see "
+            "amazon_sentiment.etl.jvm"
+        )
+    return _with_clean_text_sql(frame, raw_text, output)
+
+
+def register_rule_cleaner(spark: SparkSession) -> bool:
+    """Register the JVM cleaner as :data:`RULE_CLEANER_FUNCTION`; whether it could be.
+
+    The session must have been built with the cleaner's jar in ``spark.jars`` (as
+    :func:`~amazon_sentiment.etl.session.build_spark_session` does), which ships it to
+    the executors. The driver loads the class from the same jar through a class loader
+    of its own: under ``spark-submit`` the jars the application adds to ``spark.jars``
+    reach the executors but not the driver's class path.
+    """
+    if spark.catalog.functionExists(RULE_CLEANER_FUNCTION):
+        return True
+    jar = rule_cleaner_jar()
+    shipped = spark.sparkContext.getConf().get("spark.jars", "") or ""
+    if jar is None or str(jar) not in shipped.split(","):
+        log.warning(
+            "the JVM cleaner is not in this session's spark.jars: cleaning with Spark SQL "
+            "expressions, several times slower (build the session with "
+            "amazon_sentiment.etl.session.build_spark_session)"
+        )
+        return False
+    gateway = spark.sparkContext._gateway  # PySpark has no public way to a JVM object
+    assert gateway is not None
+    jvm = gateway.jvm
+    urls = gateway.new_array(jvm.java.net.URL, 1)
+    urls[0] = jvm.java.io.File(str(jar)).toURI().toURL()
+    parent = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+    cleaner_class = jvm.java.net.URLClassLoader(urls, parent).loadClass(CLASS_NAME)
+
+    def java_list(items: Iterable[object]) -> JavaObject:
+        result = jvm.java.util.ArrayList()
+        for item in items:
+            result.add(item)
+        return result
+
+    arguments = [
+        java_list(rule.pattern for rule in CLEANING_RULES),
+        java_list(rule.replacement for rule in CLEANING_RULES),
+        java_list(java_list(rule.needs_any) for rule in CLEANING_RULES),
+        java_list(rule.needs_non_ascii for rule in CLEANING_RULES),
+        java_list(rule.needs_chars for rule in CLEANING_RULES),
+        java_list(rule.native or "" for rule in CLEANING_RULES),
+    ]
+    packed = gateway.new_array(jvm.java.lang.Object, len(arguments))
+    for index, argument in enumerate(arguments):
+        packed[index] = argument
+    (constructor,) = cleaner_class.getConstructors()
+    cleaner = constructor.newInstance(packed)
+    string_type = jvm.org.apache.spark.sql.types.DataTypes.StringType
+    spark._jsparkSession.udf().register(RULE_CLEANER_FUNCTION, cleaner, string_type)
+    log.info("cleaning with the JVM cleaner from %s", jar)
+    return True
+
+
+def _with_clean_text_sql(frame: DataFrame, raw_text: Column, output: str) -> DataFrame:
+    """The ``sql`` engine: rules run only where their guards allow.
+
+    ``contains`` searches the UTF-8 bytes in place and comparing the byte length with
+    the character length tells a pure ASCII text, both cheaper than a regex pass (which
+    converts the text to a Java string and back), but each is still a pass over the
+    text: consecutive rules with the same guard share one check (see
+    :func:`guarded_groups`). A rule with a ``native`` equivalent runs as that Spark
+    function. Each group is its own projection over the previous one's column: written
+    as one nested expression, the guard and the fallback would each repeat the whole
+    chain below them, doubling it at every step.
     """
     frame = frame.withColumn(output, raw_text)
     for group in guarded_groups(CLEANING_RULES):

@@ -10,7 +10,7 @@ from typing import Any
 
 from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, Observation
+from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 from amazon_sentiment.errors import InputDataError
@@ -37,7 +37,7 @@ from amazon_sentiment.text import CLEANING_RULES_VERSION
 log = logging.getLogger(__name__)
 
 # Rows per output file: few files, each small enough for one task to write.
-ROWS_PER_OUTPUT_FILE = 500_000
+ROWS_PER_OUTPUT_FILE = 250_000
 
 ETL_SETTINGS = (
     "etl_input",
@@ -56,6 +56,22 @@ ETL_SETTINGS = (
 )
 
 Stratum = tuple[str, int]
+
+#: What deduplication and balancing work on: a few hashes per row, never its text.
+KEY_COLUMNS = (
+    "review_id",
+    "label",
+    "star_rating",
+    "split",
+    "sampling_key",
+    "text_key",
+    "row_key",
+    "row_id",
+)
+#: Share of a label's rows assumed to survive cleaning and deduplication when choosing
+#: which texts to keep through deduplication. If fewer survive, the job reads the
+#: chosen rows' texts again: slower, never wrong.
+ASSUMED_SURVIVAL = 0.5
 
 
 @dataclass(frozen=True)
@@ -90,43 +106,32 @@ def run_etl(settings: Settings) -> EtlResult:
             input_files = sorted(reviews.inputFiles())
             log.info("reading %s (%d files)", settings.etl_input, len(input_files))
 
-            marked = transforms.mark_short_texts(
-                transforms.clean_reviews(
-                    transforms.label_by_rating(
-                        reviews,
-                        positive_min_stars=settings.positive_min_stars,
-                        negative_max_stars=settings.negative_max_stars,
-                    )
-                ),
-                min_text_chars=settings.min_text_chars,
+            labelled = transforms.label_by_rating(
+                reviews,
+                positive_min_stars=settings.positive_min_stars,
+                negative_max_stars=settings.negative_max_stars,
             )
-            # The drop reasons are counted as the rows stream into deduplication (an
-            # observation), so the cleaned rows are neither cached nor read twice.
+            marked = transforms.mark_short_texts(
+                transforms.clean_reviews(labelled), min_text_chars=settings.min_text_chars
+            )
+            # The drop reasons are counted as the rows stream past (an observation), so
+            # the cleaned rows are neither cached nor read twice.
             drop_reasons = Observation("drop_reasons")
             marked = _observe_drop_reasons(marked, drop_reasons)
-            # Headline and body live on in ``text``, and ``normalised_text`` is cheap to
-            # derive again: not carrying them through the shuffles and the cache
-            # divides what those hold by about three.
-            deduped = (
-                transforms.with_sampling_key(
-                    transforms.assign_split(
-                        transforms.dedupe_by_text(
-                            transforms.dedupe_by_review_id(
-                                transforms.drop_marked(
-                                    marked.drop("review_headline", "review_body")
-                                )
-                            )
-                        ),
-                        fractions=fractions,
-                        seed=settings.seed,
-                    ),
-                    seed=settings.seed,
-                )
-                .drop("normalised_text")
-                # On local disk, not the heap: the sorts of balancing need the heap, and
-                # this grows with the input (2.5 GB from a 2 GB input).
-                .persist(StorageLevel.DISK_ONLY)
-            )
+            text_thresholds = _text_thresholds(reviews, settings, fractions)
+            log.info("keeping texts with sampling keys below %s", text_thresholds)
+            # One pass over the input: every row reduced to its keys, and the text
+            # kept only where balancing may pick it. On local disk, not the heap.
+            keyed = _keyed_rows(
+                transforms.drop_marked(marked),
+                text_thresholds,
+                fractions=fractions,
+                seed=settings.seed,
+            ).persist(StorageLevel.DISK_ONLY)
+            cached.append(keyed)
+            deduped = transforms.dedupe_by_text(
+                transforms.dedupe_by_review_id(keyed.select(*KEY_COLUMNS))
+            ).persist(StorageLevel.DISK_ONLY)
             cached.append(deduped)
             dedup_dropped, stratum_counts = _count_deduplication(deduped)
             rows_dropped = _drop_reason_counts(drop_reasons)
@@ -146,16 +151,25 @@ def run_etl(settings: Settings) -> EtlResult:
                         f"deduplication (label {label}); cannot balance the classes"
                     )
 
-            eligible = transforms.drop_conflicting_labels(deduped).withColumn(
-                "normalised_text", transforms.normalised_text(F.col("text"))
-            )
+            eligible = transforms.drop_conflicting_labels(deduped)
             rows_per_class = transforms.balanced_rows_per_class(
                 stratum_counts, target_rows=settings.target_rows, fractions=fractions
             )
-            golden_sample = transforms.take_lowest_keys(
-                _balancing_candidates(eligible, stratum_counts, rows_per_class),
-                rows_per_class=rows_per_class,
-            )
+            chosen = _choose_rows(eligible, stratum_counts, rows_per_class)
+            cached.append(chosen)
+            if _texts_cover(chosen, text_thresholds):
+                texts = keyed.filter(F.col("text").isNotNull())
+            else:
+                # More rows were dropped than the thresholds allowed for: read the
+                # input again, keeping every text this time (same rows, same keys).
+                log.info("balancing chose rows whose text was not kept: reading them again")
+                texts = _keyed_rows(
+                    transforms.drop_marked(marked),
+                    dict.fromkeys(LABELS, 1.0),
+                    fractions=fractions,
+                    seed=settings.seed,
+                )
+            golden_sample = texts.join(F.broadcast(chosen.select("row_id")), "row_id", "left_semi")
             _write_golden_sample(golden_sample, staging.text, sum(rows_per_class.values()) * 2)
             split_counts = _written_split_counts(spark.read.parquet(staging.text))
             expected = {
@@ -205,6 +219,75 @@ def run_etl(settings: Settings) -> EtlResult:
         manifest.duration_seconds,
     )
     return EtlResult(output_path=settings.golden_sample_path, manifest=manifest)
+
+
+def _text_thresholds(
+    reviews: DataFrame, settings: Settings, fractions: dict[str, float]
+) -> dict[int, float]:
+    """Per label, the sampling key below which a row's text is kept through deduplication.
+
+    Balancing takes the lowest keys of each (split, label) stratum, so it will pick
+    below the threshold that lets about its quota through. Counting the labels first
+    (from the ratings column alone, a small fraction of the input's bytes) tells the
+    stratum sizes before deduplication; :data:`ASSUMED_SURVIVAL` allows for the rows
+    that cleaning and deduplication remove.
+    """
+    label = transforms.rating_label(
+        F.col("star_rating"),
+        positive_min_stars=settings.positive_min_stars,
+        negative_max_stars=settings.negative_max_stars,
+    )
+    counts = {
+        int(row["label"]): int(row["rows"])
+        for row in reviews.select(label.alias("label"))
+        .filter(F.col("label").isNotNull())
+        .groupBy("label")
+        .agg(F.count(F.lit(1)).alias("rows"))
+        .collect()
+    }
+    quotas = transforms.split_quotas(settings.target_rows // 2, fractions)
+    return {
+        label: max(
+            transforms.prefilter_fraction(
+                quotas[split], int(counts.get(label, 0) * fractions[split] * ASSUMED_SURVIVAL)
+            )
+            if counts.get(label, 0)
+            else 1.0
+            for split in SPLITS
+        )
+        for label in LABELS
+    }
+
+
+def _keyed_rows(
+    kept: DataFrame, text_thresholds: dict[int, float], *, fractions: dict[str, float], seed: int
+) -> DataFrame:
+    """``kept`` with its keys; text, category and date only below the label's threshold.
+
+    ``row_id`` tells apart copies of one row (alike in every column, ``row_key`` too),
+    so that the text of exactly one of them is picked up again. It numbers the rows in
+    the order they are read: the same on every evaluation of the same input.
+    """
+    keyed = transforms.with_keys(kept, fractions=fractions, seed=seed).withColumn(
+        "row_id", F.monotonically_increasing_id()
+    )
+    threshold: Column = F.lit(-1.0)
+    for label, value in text_thresholds.items():
+        threshold = F.when(F.col("label") == label, F.lit(value)).otherwise(threshold)
+    wanted = F.col("sampling_key") < threshold
+    return keyed.select(
+        *KEY_COLUMNS,
+        *[
+            F.when(wanted, F.col(name)).alias(name)
+            for name in ("text", "product_category", "review_date")
+        ],
+    )
+
+
+def _texts_cover(chosen: DataFrame, text_thresholds: dict[int, float]) -> bool:
+    """Whether every chosen row's key is below its label's text threshold."""
+    highest = chosen.groupBy("label").agg(F.max("sampling_key").alias("top")).collect()
+    return all(row["top"] < text_thresholds[int(row["label"])] for row in highest)
 
 
 def _observe_drop_reasons(marked: DataFrame, observation: Observation) -> DataFrame:
@@ -272,37 +355,53 @@ def _class_counts(stratum_counts: dict[Stratum, int]) -> ClassCounts:
     }
 
 
-def _balancing_candidates(
+def _choose_rows(
     eligible: DataFrame, stratum_counts: dict[Stratum, int], rows_per_class: dict[str, int]
 ) -> DataFrame:
-    """Rows with a low enough key to hold each stratum's lowest ``rows_per_class`` keys.
+    """The rows of the golden sample (their keys): each stratum's lowest keys, cached.
 
-    Any threshold passing at least the wanted number of rows yields the same final
-    selection (the lowest keys are all below it); a stratum that falls short is
-    widened to all its rows.
+    Ranking a whole stratum would sort it in one task, so rows are first prefiltered
+    by key to a little over the quota (:func:`transforms.prefilter_fraction`). Any
+    threshold passing at least the quota gives the same rows (the lowest keys are all
+    below it); a stratum that comes up short (about one run in a billion) is widened
+    to all its rows.
     """
     fractions = {
         stratum: transforms.prefilter_fraction(rows_per_class[stratum[0]], available)
         for stratum, available in stratum_counts.items()
     }
-    passed = {
-        (row["split"], row["label"]): int(row["rows"])
-        for row in transforms.prefilter_strata(eligible, key_fractions=fractions)
-        .groupBy("split", "label")
-        .agg(F.count(F.lit(1)).alias("rows"))
-        .collect()
-    }
-    for stratum in fractions:
-        if passed.get(stratum, 0) < rows_per_class[stratum[0]]:
-            log.info("prefilter kept too few rows of %s: widening to all", stratum)
-            fractions[stratum] = 1.0
-    return transforms.prefilter_strata(eligible, key_fractions=fractions)
+    for _attempt in range(2):
+        chosen = (
+            transforms.take_lowest_keys(
+                transforms.prefilter_strata(eligible, key_fractions=fractions),
+                rows_per_class=rows_per_class,
+            )
+            .select("row_id", "split", "label", "sampling_key")
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+        counts = {
+            (row["split"], row["label"]): int(row["rows"])
+            for row in chosen.groupBy("split", "label")
+            .agg(F.count(F.lit(1)).alias("rows"))
+            .collect()
+        }
+        short = [
+            stratum
+            for stratum in fractions
+            if counts.get(stratum, 0) < rows_per_class[stratum[0]] and fractions[stratum] < 1.0
+        ]
+        if not short:
+            return chosen
+        log.info("prefilter kept too few rows of %s: widening to all", short)
+        chosen.unpersist()
+        fractions.update(dict.fromkeys(short, 1.0))
+    raise AssertionError("unreachable: a stratum widened to all its rows cannot be short")
 
 
 def _write_golden_sample(golden_sample: DataFrame, path: str, rows: int) -> None:
     """Write in the declared schema, in a stable order, as a few files."""
     files = max(1, -(-rows // ROWS_PER_OUTPUT_FILE))
-    order = ["split", "sampling_key", "normalised_text"]
+    order = ["split", "sampling_key", "row_id"]
     (
         golden_sample.repartitionByRange(files, *order)
         .sortWithinPartitions(*order)

@@ -62,7 +62,9 @@ def label_by_rating(
         .when(F.col("review_body").isNull(), F.lit(NULL_TEXT))
         .when((stars > negative_max_stars) & (stars < positive_min_stars), F.lit(NEUTRAL_RATING))
     )
-    label = F.when(stars >= positive_min_stars, 1).when(stars <= negative_max_stars, 0)
+    label = rating_label(
+        stars, positive_min_stars=positive_min_stars, negative_max_stars=negative_max_stars
+    )
     return reviews.withColumns(
         {
             "drop_reason": _first_reason(reviews, reason),
@@ -70,6 +72,11 @@ def label_by_rating(
             "star_rating": F.when(whole_star, stars).cast(T.IntegerType()),
         }
     )
+
+
+def rating_label(stars: Column, *, positive_min_stars: int, negative_max_stars: int) -> Column:
+    """1 for a positive rating, 0 for a negative one, null for neutral (and for null)."""
+    return F.when(stars >= positive_min_stars, 1).when(stars <= negative_max_stars, 0)
 
 
 def clean_reviews(reviews: DataFrame) -> DataFrame:
@@ -106,20 +113,56 @@ def drop_marked(reviews: DataFrame) -> DataFrame:
     return reviews.filter(F.col("drop_reason").isNull()).drop("drop_reason")
 
 
+def with_keys(reviews: DataFrame, *, fractions: Mapping[str, float], seed: int) -> DataFrame:
+    """Add the hashes that stand in for a row's text from here on: no shuffle carries text.
+
+    * ``split`` and ``sampling_key``: see :func:`assign_split` and
+      :func:`with_sampling_key`; both are drawn from the normalised text;
+    * ``text_key``: the normalised text's identity. With ``sampling_key``, an
+      independent hash of the same text, two texts are told apart by 117 bits: among
+      the 17 million texts of a 5 GB input, the chance that two different ones collide
+      is below 10**-20;
+    * ``row_key``: the identity of the row's output (id, text, label, stars, category
+      and date), which picks the row's text up again after balancing.
+    """
+    with_normalised = reviews.withColumn("normalised_text", normalised_text(F.col("text")))
+    keyed = with_sampling_key(
+        assign_split(with_normalised, fractions=fractions, seed=seed), seed=seed
+    )
+    content = [
+        part
+        for name in ("review_id", "text", "label", "star_rating", "product_category", "review_date")
+        for part in (F.col(name), F.col(name).isNull())  # a null must not hash like a shift
+    ]
+    return keyed.withColumns(
+        {
+            "text_key": F.xxhash64(F.lit("text"), F.col("normalised_text")),
+            "row_key": F.xxhash64(F.lit("row"), *content),
+        }
+    ).drop("normalised_text")
+
+
+def _copy_order(reviews: DataFrame) -> list[str]:
+    """The last tie-breaks: ``row_key`` (rows alike so far but not in every column), then
+    ``row_id`` where present (exact copies, between which the choice changes nothing)."""
+    return [name for name in ("row_key", "row_id") if name in reviews.columns]
+
+
 def dedupe_by_review_id(reviews: DataFrame) -> DataFrame:
     """One row per ``review_id``; rows without an id pass through.
 
-    The row kept is the first by (text, label, star_rating, ...), so the choice does
-    not depend on partitioning. ``review_id_duplicates`` counts the copies removed.
-    A window over the id does it in one shuffle and one sort (an aggregation keeping
-    ``min(struct(...))`` sorts every row twice: string-holding buffers rule out hash
-    aggregation), and in one pass over ``reviews``: a row without an id is a group of
-    its own, told apart by a unique row number.
+    The row kept is the first by (text_key, label, star_rating, row_key): hashes, so
+    the sort compares fixed-size values, and a choice that depends neither on the
+    partitioning nor on which copy was read first. ``review_id_duplicates`` counts the
+    copies removed. A window over the id does it in one shuffle and one sort, and in one
+    pass over ``reviews``: a row without an id is a group of its own, told apart by a
+    unique row number. Needs the columns of :func:`with_keys`.
     """
-    payload = [name for name in reviews.columns if name != "review_id"]
     review_id = F.col("review_id")
     alone = F.when(review_id.isNull(), F.monotonically_increasing_id())
-    ordered = Window.partitionBy("review_id", "_alone").orderBy(*payload)
+    ordered = Window.partitionBy("review_id", "_alone").orderBy(
+        "text_key", "label", "star_rating", *_copy_order(reviews)
+    )
     return _first_of_group(
         reviews.withColumn("_alone", alone),
         ordered,
@@ -133,37 +176,29 @@ def normalised_text(text: Column) -> Column:
 
 
 def dedupe_by_text(reviews: DataFrame) -> DataFrame:
-    """One row per normalised text, flagging texts that carry both labels.
+    """One row per normalised text (its keys), flagging texts that carry both labels.
 
-    Adds ``normalised_text``, ``text_rows`` (rows sharing that text),
-    ``review_id_duplicates`` (summed over them) and ``conflicting_labels``. The row
-    kept prefers one with a ``review_id``, then the smallest id, text and so on.
-    Conflicting rows are kept here, flagged, so that they can be counted; drop them
-    with :func:`drop_conflicting_labels`.
+    Adds ``text_rows`` (rows sharing that text), ``review_id_duplicates`` (summed over
+    them) and ``conflicting_labels``. The row kept prefers one with a ``review_id``,
+    then the smallest id, then label, stars and ``row_key``. Conflicting rows are kept
+    here, flagged, so that they can be counted; drop them with
+    :func:`drop_conflicting_labels`. Needs the columns of :func:`with_keys`.
     """
-    payload = [
-        name for name in reviews.columns if name not in ("review_id_duplicates", "review_id")
+    preference: list[Column | str] = [
+        F.col("review_id").isNull(),
+        "review_id",
+        "label",
+        "star_rating",
+        *_copy_order(reviews),
     ]
-    preference: list[Column | str] = [F.col("review_id").isNull(), "review_id", *payload]
-    # Many reviews open alike ("five stars ..."): sorting on a hash of the text first
-    # settles almost every comparison on its 8-byte prefix instead of the whole text.
-    text_hash = F.xxhash64("normalised_text")
-    ordered = Window.partitionBy(text_hash, "normalised_text").orderBy(*preference)
+    ordered = Window.partitionBy("text_key", "sampling_key").orderBy(*preference)
     same_text = _whole_group(ordered)
-    deduped = _first_of_group(
-        reviews.withColumn("normalised_text", normalised_text(F.col("text"))),
+    return _first_of_group(
+        reviews,
         ordered,
         text_rows=F.count(F.lit(1)).over(same_text),
         review_id_duplicates=F.sum("review_id_duplicates").over(same_text),
         conflicting_labels=F.min("label").over(same_text) != F.max("label").over(same_text),
-    )
-    return deduped.select(
-        "normalised_text",
-        "review_id",
-        *payload,
-        "text_rows",
-        "review_id_duplicates",
-        "conflicting_labels",
     )
 
 
@@ -237,13 +272,13 @@ def prefilter_strata(
 def take_lowest_keys(candidates: DataFrame, *, rows_per_class: Mapping[str, int]) -> DataFrame:
     """Exactly ``rows_per_class[split]`` rows of each label in each split: the lowest keys.
 
-    Ties of the hash are broken by the normalised text, unique after deduplication, so
-    the order is total and the result does not depend on partitioning.
+    Ties of the hash are broken by ``text_key``, unique after deduplication, so the
+    order is total and the result does not depend on partitioning.
     """
     quota: Column = F.lit(0)
     for split, rows in rows_per_class.items():
         quota = F.when(F.col("split") == split, F.lit(rows)).otherwise(quota)
-    order = Window.partitionBy("split", "label").orderBy("sampling_key", "normalised_text")
+    order = Window.partitionBy("split", "label").orderBy("sampling_key", "text_key")
     return (
         candidates.withColumn("stratum_rank", F.row_number().over(order))
         .filter(F.col("stratum_rank") <= quota)

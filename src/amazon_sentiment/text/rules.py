@@ -47,6 +47,10 @@ class CleaningRule:
     * ``needs_any``: substrings at least one of which every match contains;
     * ``needs_non_ascii``: every match contains a character outside ASCII, so a pure
       ASCII text (the large majority) is left alone.
+    * ``needs_chars``: a regex character class (of characters below U+10000) at least
+      one of which every match contains. An engine may test it however it is cheapest:
+      the JVM cleaner looks each character up in a table, so the scan costs about as
+      much as copying the text, where a regex search costs ten to twenty times more.
 
     ``native`` names an operation of :data:`NATIVE_EQUIVALENTS` that gives exactly the
     regex's result; the pattern stays the specification.
@@ -57,8 +61,10 @@ class CleaningRule:
     replacement: str
     needs_any: tuple[str, ...] = ()
     needs_non_ascii: bool = False
+    needs_chars: str = ""
     native: str | None = None
     _compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _needed_chars: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if "$" in self.replacement or "\\" in self.replacement:
@@ -68,7 +74,14 @@ class CleaningRule:
             )
         if self.native is not None and self.native not in NATIVE_EQUIVALENTS:
             raise ValueError(f"rule {self.name!r}: unknown native operation {self.native!r}")
+        if self.needs_chars and not _is_bmp_class(self.needs_chars):
+            raise ValueError(
+                f"rule {self.name!r}: needs_chars must be one [...] class of characters "
+                "below U+10000"
+            )
         object.__setattr__(self, "_compiled", re.compile(self.pattern, re.ASCII))
+        needed = re.compile(self.needs_chars, re.ASCII) if self.needs_chars else None
+        object.__setattr__(self, "_needed_chars", needed)
 
     def apply(self, text: str) -> str:
         if self.native == "trim_spaces":
@@ -77,7 +90,19 @@ class CleaningRule:
             return text
         if self.needs_any and not any(needle in text for needle in self.needs_any):
             return text
+        if self._needed_chars is not None and self._needed_chars.search(text) is None:
+            return text
         return self._compiled.sub(self.replacement, text)
+
+
+def _is_bmp_class(pattern: str) -> bool:
+    """Whether ``pattern`` is a single bracketed character class without astral characters."""
+    return (
+        pattern.startswith("[")
+        and pattern.endswith("]")
+        and "\\U" not in pattern
+        and all(ord(char) < 0x10000 for char in pattern)
+    )
 
 
 # ASCII control characters (tab, line feed, vertical tab, form feed and carriage return
@@ -100,16 +125,34 @@ CLEANING_RULES: tuple[CleaningRule, ...] = (
     CleaningRule("entity_other", r"&#?[A-Za-z0-9]{1,10};", " ", ("&",)),
     # Tags such as <br />, <p>, <a href="...">, </div>; a bare "<3" is not a tag.
     CleaningRule("html_tag", r"</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,500})?/?>", " ", ("<",)),
-    # Every spelling of "www." ends in "w." or "W.": three cheap needles, not sixteen.
-    CleaningRule("url", r"(?i)(?:https?://|www\.)[^\s<>\"]+", " ", ("://", "w.", "W.")),
+    # Every spelling of "www." ends in one of four spellings of "ww.": five cheap needles,
+    # not seventeen, and far more selective than "w." (which ends "now.", "how.", ...).
+    CleaningRule(
+        "url",
+        r"(?i)(?:https?://|www\.)[^\s<>\"]+",
+        " ",
+        ("://", "ww.", "wW.", "Ww.", "WW."),
+    ),
     # Zero-width characters and the byte-order mark vanish.
-    CleaningRule("zero_width", "[" + _ZERO_WIDTH + "]", "", needs_non_ascii=True),
+    CleaningRule(
+        "zero_width",
+        "[" + _ZERO_WIDTH + "]",
+        "",
+        needs_non_ascii=True,
+        needs_chars="[" + _ZERO_WIDTH + "]",
+    ),
     # Every run of white space becomes one space: runs of non-ASCII spaces, then of ASCII
     # control characters (the classes are disjoint, so their order does not matter),
     # then of plain spaces, then the ends; each pass is far cheaper than one over a
     # class holding all of them.
-    CleaningRule("unicode_spaces", _NON_ASCII_SPACES + "+", " ", needs_non_ascii=True),
-    CleaningRule("control_chars", _ASCII_CONTROLS + "+", " "),
+    CleaningRule(
+        "unicode_spaces",
+        _NON_ASCII_SPACES + "+",
+        " ",
+        needs_non_ascii=True,
+        needs_chars=_NON_ASCII_SPACES,
+    ),
+    CleaningRule("control_chars", _ASCII_CONTROLS + "+", " ", needs_chars=_ASCII_CONTROLS),
     CleaningRule("space_runs", " {2,}", " ", ("  ",)),
     CleaningRule("trim", r"^ +| +$", "", native="trim_spaces"),
 )
