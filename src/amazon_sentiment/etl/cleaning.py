@@ -66,8 +66,10 @@ def register_rule_cleaner(spark: SparkSession) -> bool:
     if spark.catalog.functionExists(RULE_CLEANER_FUNCTION):
         return True
     jar = rule_cleaner_jar()
+    if jar is None:  # no JDK: rule_cleaner_jar has said so
+        return False
     shipped = spark.sparkContext.getConf().get("spark.jars", "") or ""
-    if jar is None or str(jar) not in shipped.split(","):
+    if str(jar) not in shipped.split(","):
         log.warning(
             "the JVM cleaner is not in this session's spark.jars: cleaning with Spark SQL "
             "expressions, several times slower (build the session with "

@@ -155,9 +155,9 @@ def run_etl(settings: Settings) -> EtlResult:
             rows_per_class = transforms.balanced_rows_per_class(
                 stratum_counts, target_rows=settings.target_rows, fractions=fractions
             )
-            chosen = _choose_rows(eligible, stratum_counts, rows_per_class)
+            chosen, highest_keys = _choose_rows(eligible, stratum_counts, rows_per_class)
             cached.append(chosen)
-            if _texts_cover(chosen, text_thresholds):
+            if all(key < text_thresholds[label] for label, key in highest_keys.items()):
                 texts = keyed.filter(F.col("text").isNotNull())
             else:
                 # More rows were dropped than the thresholds allowed for: read the
@@ -284,12 +284,6 @@ def _keyed_rows(
     )
 
 
-def _texts_cover(chosen: DataFrame, text_thresholds: dict[int, float]) -> bool:
-    """Whether every chosen row's key is below its label's text threshold."""
-    highest = chosen.groupBy("label").agg(F.max("sampling_key").alias("top")).collect()
-    return all(row["top"] < text_thresholds[int(row["label"])] for row in highest)
-
-
 def _observe_drop_reasons(marked: DataFrame, observation: Observation) -> DataFrame:
     """``marked``, counting its rows per drop reason when an action runs it."""
     reason = F.col("drop_reason")
@@ -357,11 +351,12 @@ def _class_counts(stratum_counts: dict[Stratum, int]) -> ClassCounts:
 
 def _choose_rows(
     eligible: DataFrame, stratum_counts: dict[Stratum, int], rows_per_class: dict[str, int]
-) -> DataFrame:
-    """The rows of the golden sample (their keys): each stratum's lowest keys, cached.
+) -> tuple[DataFrame, dict[int, float]]:
+    """The rows of the golden sample (their keys, cached), and the highest key per label.
 
-    Ranking a whole stratum would sort it in one task, so rows are first prefiltered
-    by key to a little over the quota (:func:`transforms.prefilter_fraction`). Any
+    Each stratum's lowest keys win. Ranking a whole stratum would sort it in one task,
+    so rows are first prefiltered by key to a little over the quota
+    (:func:`transforms.prefilter_fraction`). Any
     threshold passing at least the quota gives the same rows (the lowest keys are all
     below it); a stratum that comes up short (about one run in a billion) is widened
     to all its rows.
@@ -379,19 +374,23 @@ def _choose_rows(
             .select("row_id", "split", "label", "sampling_key")
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
-        counts = {
-            (row["split"], row["label"]): int(row["rows"])
-            for row in chosen.groupBy("split", "label")
-            .agg(F.count(F.lit(1)).alias("rows"))
+        totals = (
+            chosen.groupBy("split", "label")
+            .agg(F.count(F.lit(1)).alias("rows"), F.max("sampling_key").alias("top"))
             .collect()
-        }
+        )
+        counts = {(row["split"], row["label"]): int(row["rows"]) for row in totals}
         short = [
             stratum
             for stratum in fractions
             if counts.get(stratum, 0) < rows_per_class[stratum[0]] and fractions[stratum] < 1.0
         ]
         if not short:
-            return chosen
+            highest: dict[int, float] = {}
+            for row in totals:
+                label = int(row["label"])
+                highest[label] = max(highest.get(label, 0.0), float(row["top"]))
+            return chosen, highest
         log.info("prefilter kept too few rows of %s: widening to all", short)
         chosen.unpersist()
         fractions.update(dict.fromkeys(short, 1.0))

