@@ -54,4 +54,4 @@ def kept_frame(spark: SparkSession, rows: Sequence[tuple[str | None, str, int]])
         [(rid, text, label, 5 if label else 1, "Books", DAY) for rid, text, label in rows],
         KEPT_SCHEMA,
     )
-    return transforms.with_keys(frame, fractions=FRACTIONS, seed=0)
+    return transforms.with_draws(transforms.with_keys(frame), fractions=FRACTIONS, seed=0)

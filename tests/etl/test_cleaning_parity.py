@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -9,6 +11,7 @@ from pyspark.sql import functions as F
 from amazon_sentiment.etl.cleaning import Engine, joined_review, with_clean_text
 from amazon_sentiment.text import clean_text, join_review
 from tests.fixtures.golden_sample import BUNDLED_SAMPLE
+from tests.text.test_rules import INTERESTING_PIECES
 
 # Cases the bundled sample may lack: every rule, Unicode edges, rule interactions.
 EDGE_CASES: list[tuple[str | None, str | None]] = [
@@ -24,6 +27,7 @@ EDGE_CASES: list[tuple[str | None, str | None]] = [
     ("&nbsp;&#160;&#xa0;", "&unknown; &#12345; &#x1F600; & alone &amp"),
     ("\u00c9T\u00c9 &AMP; \u00e9t\u00e9", "<A HREF='http://x'>Link</A> <Br/>"),
     ("now. how. WwW.shop.com/a", "aww. wWw.x.y wW. Ww. \u00a0\u200b\x00"),
+    ("&&amp;;&&#39; &amp;amp; &&&", "<<br>> <<<p>x   y     z \x00\x01 \x02w\u00a0\u00a0\u2003x"),
     (None, None),
 ]
 
@@ -59,3 +63,26 @@ def test_spark_and_python_clean_every_review_of_the_bundled_sample_alike(
         if row["spark_text"] != join_review(row["review_headline"], row["review_body"])
     )
     assert changed > 1_000
+
+
+def test_the_jvm_cleaner_agrees_with_python_on_texts_made_of_what_the_rules_look_for(
+    spark: SparkSession,
+) -> None:
+    """Texts that pack needles, classes and their neighbours together, where the JVM
+    cleaner's one-scan prefilter and anchored search could part from the plain regexes:
+    a needle split over two pieces, runs of entities, a rule's output feeding the next."""
+    draw = random.Random(20261127)
+    texts = [
+        "".join(draw.choice(INTERESTING_PIECES) for _ in range(draw.randrange(1, 16)))
+        for _ in range(5_000)
+    ]
+    frame = spark.createDataFrame([(text,) for text in texts], "raw string")
+    cleaned = with_clean_text(frame, F.col("raw"), output="spark_text", engine="jvm")
+    rows = cleaned.toArrow().to_pylist()
+    mismatches = [
+        (row["raw"], row["spark_text"], clean_text(row["raw"]))
+        for row in rows
+        if row["spark_text"] != clean_text(row["raw"])
+    ]
+    assert mismatches == []
+    assert sum(row["spark_text"] != row["raw"] for row in rows) > 2_500

@@ -11,6 +11,7 @@ from pyspark.sql import types as T
 from pyspark.testing import assertDataFrameEqual
 
 from amazon_sentiment.etl import transforms
+from amazon_sentiment.etl.job import KEY_COLUMNS
 from tests.etl.builders import DAY, KEPT_SCHEMA, kept_frame, review, reviews_frame
 
 FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
@@ -141,14 +142,29 @@ def test_dedupe_by_review_id_keeps_one_row_per_id(spark: SparkSession) -> None:
     rows = deduped.select("review_id", "text", "review_id_duplicates").collect()
     by_id = sorted((row["review_id"] or "", row["review_id_duplicates"]) for row in rows)
     assert by_id == [("", 0), ("", 0), ("R1", 2), ("R2", 0)]
-    # The copy kept is the first by text key, whichever order the rows came in.
-    r1 = frame.filter(F.col("review_id") == "R1").orderBy("text_key").first()
+    # The copy kept is the one with the smallest row key, whichever order the rows came in.
+    r1 = frame.filter(F.col("review_id") == "R1").orderBy("row_key").first()
     assert r1 is not None
     assert [row["text"] for row in rows if row["review_id"] == "R1"] == [r1["text"]]
     assertDataFrameEqual(
         deduped, transforms.dedupe_by_review_id(frame.repartition(3)), checkRowOrder=False
     )
     assert deduped.columns[: len(frame.columns)] == frame.columns
+    assert [row["review_id"] is not None for row in deduped.collect()].count(True) == 2
+
+
+def test_deduplication_runs_as_hash_aggregations(spark: SparkSession) -> None:
+    """On the job's fixed-width columns neither step sorts: no window, no sort aggregate."""
+    frame = kept_frame(spark, [("R1", "a text", 1), ("R1", "a text", 1), (None, "b text", 0)])
+    keys = frame.withColumn("row_id", F.monotonically_increasing_id()).select(*KEY_COLUMNS)
+    by_id = transforms.dedupe_by_review_id(keys)
+    deduped = transforms.dedupe_by_text(by_id.drop("review_id"))
+    plan = deduped._jdf.queryExecution().executedPlan().toString()
+    assert "HashAggregate" in plan
+    assert "Window" not in plan
+    assert "SortAggregate" not in plan
+    assert "ObjectHashAggregate" not in plan
+    assert deduped.count() == 2
 
 
 def test_dedupe_by_text_merges_case_variants_and_flags_conflicts(spark: SparkSession) -> None:
@@ -168,18 +184,21 @@ def test_dedupe_by_text_merges_case_variants_and_flags_conflicts(spark: SparkSes
     deduped = transforms.dedupe_by_text(frame).select(
         "review_id", "text", "text_rows", "conflicting_labels"
     )
+    with_id = frame.filter(F.col("review_id").isin("R1", "R9")).orderBy("row_key").first()
+    assert with_id is not None
+    preferred, preferred_text = with_id["review_id"], with_id["text"]
     assertDataFrameEqual(
         deduped,
         [
-            # A row with an id is preferred, then the smallest id.
-            ("R1", "great product", 3, False),
+            # A row with an id is preferred (here R1 or R9, by row key).
+            (preferred, preferred_text, 3, False),
             ("R2", "love it or hate it", 2, True),
             (None, "Unique text", 1, False),
         ],
         checkRowOrder=False,
     )
     kept = transforms.drop_conflicting_labels(deduped)
-    assert sorted(row["text"] for row in kept.collect()) == ["Unique text", "great product"]
+    assert sorted(row["text"] for row in kept.collect()) == sorted(["Unique text", preferred_text])
 
 
 def test_keys_tell_texts_and_rows_apart(spark: SparkSession) -> None:
@@ -194,15 +213,15 @@ def test_keys_tell_texts_and_rows_apart(spark: SparkSession) -> None:
     ).collect()
     first, case_variant, copy, shifted = frame
     assert first["text_key"] == case_variant["text_key"]  # compared lower-cased
+    assert first["text_check"] == case_variant["text_check"]
+    assert first["text_check"] != first["text_key"]  # two hashes, not one twice
     assert first["sampling_key"] == case_variant["sampling_key"]
     assert first["split"] == case_variant["split"]
     assert first["row_key"] != case_variant["row_key"]  # but they are different rows
     assert copy["row_key"] == case_variant["row_key"]
     # A value moved to the next column (past a null) makes another row, not the same hash.
     moved = transforms.with_keys(
-        spark.createDataFrame([("R3", None, 1, 5, "Books", DAY)], KEPT_SCHEMA),
-        fractions=FRACTIONS,
-        seed=0,
+        spark.createDataFrame([("R3", None, 1, 5, "Books", DAY)], KEPT_SCHEMA)
     ).first()
     assert moved is not None
     assert shifted["row_key"] != moved["row_key"]
@@ -223,13 +242,19 @@ def test_unit_hash_is_uniform_on_the_unit_interval(spark: SparkSession) -> None:
 
 def texts_frame(spark: SparkSession, count: int) -> DataFrame:
     return spark.range(count).select(
-        F.concat(F.lit("review number "), F.col("id").cast("string")).alias("normalised_text"),
+        F.concat(F.lit("review number "), F.col("id").cast("string")).alias("text"),
         (F.col("id") % 2).cast(T.IntegerType()).alias("label"),
     )
 
 
+def keyed_texts_frame(spark: SparkSession, count: int) -> DataFrame:
+    return texts_frame(spark, count).withColumn(
+        "text_key", F.xxhash64(F.lit("text"), F.lower("text"))
+    )
+
+
 def test_assign_split_follows_fractions_and_text(spark: SparkSession) -> None:
-    frame = texts_frame(spark, 20_000)
+    frame = keyed_texts_frame(spark, 20_000)
     split = transforms.assign_split(frame, fractions=FRACTIONS, seed=42)
     shares = {
         row["split"]: row["count"] / 20_000 for row in split.groupBy("split").count().collect()
@@ -239,7 +264,7 @@ def test_assign_split_follows_fractions_and_text(spark: SparkSession) -> None:
     again = transforms.assign_split(frame.repartition(7), fractions=FRACTIONS, seed=42)
     assertDataFrameEqual(split, again, checkRowOrder=False)
     other_seed = transforms.assign_split(frame, fractions=FRACTIONS, seed=43)
-    moved = split.join(other_seed.withColumnRenamed("split", "other"), ["normalised_text", "label"])
+    moved = split.join(other_seed.withColumnRenamed("split", "other"), ["text", "label"])
     assert moved.filter(F.col("split") != F.col("other")).count() > 5_000
 
 
@@ -301,9 +326,7 @@ def balanced(frame: DataFrame, rows_per_class: dict[str, int], fraction: float) 
 
 
 def test_balancing_is_exact_and_ignores_prefilter_and_partitioning(spark: SparkSession) -> None:
-    frame = transforms.with_sampling_key(
-        transforms.assign_split(texts_frame(spark, 6_000), fractions=FRACTIONS, seed=1), seed=1
-    ).withColumn("text_key", F.xxhash64("normalised_text"))
+    frame = transforms.with_draws(keyed_texts_frame(spark, 6_000), fractions=FRACTIONS, seed=1)
     rows_per_class = {"train": 1_000, "validation": 120, "test": 80}
     sample = balanced(frame, rows_per_class, fraction=0.6)
     counts = {
@@ -319,9 +342,7 @@ def test_balancing_is_exact_and_ignores_prefilter_and_partitioning(spark: SparkS
         sample, balanced(frame.repartition(5), rows_per_class, fraction=0.9), checkRowOrder=False
     )
     threshold = sample.groupBy("split", "label").agg(F.max("sampling_key").alias("top"))
-    left_out = frame.join(sample, ["normalised_text"], "left_anti").join(
-        threshold, ["split", "label"]
-    )
+    left_out = frame.join(sample, ["text"], "left_anti").join(threshold, ["split", "label"])
     assert left_out.filter(F.col("sampling_key") < F.col("top")).count() == 0
 
 

@@ -55,12 +55,14 @@ def test_rule_names_are_unique() -> None:
 
 
 # Characters the rules care about, so that random texts hit every guard and pattern.
-_INTERESTING = st.sampled_from(
+INTERESTING_PIECES = (
     list(" \t\n\r\x0b\x0c\x00\x07\x1b\x7f\x80\x85\x9f\u00a0\u1680\u2003\u2028\u202f\u3000")
     + list("\u200b\u200c\u200d\u2060\ufeff")
     + ["&amp;", "&#39;", "&lt;", "&gt;", "&nbsp;", "&#x22;", "&copy;", "<br />", "<p>", "</a>"]
     + ["http://x.y/z", "https://a.b", "www.", "WwW.", "w.", "://", "<3", "caf\u00e9", "\U0001f600"]
+    + ["&", "<", "w", "W", ".", "a", "#", ";"]
 )
+_INTERESTING = st.sampled_from(INTERESTING_PIECES)
 _TEXTS = st.lists(st.one_of(_INTERESTING, st.text(max_size=3)), max_size=12).map("".join)
 
 
@@ -78,7 +80,21 @@ def test_guards_and_native_forms_never_change_a_result(text: str) -> None:
         assert rule.apply(text) == expected, rule.name
         if expected != text and rule.needs_chars:  # the guard only the JVM cleaner reads
             assert re.search(rule.needs_chars, text, flags=re.ASCII), rule.name
+        if rule.anchored:  # the JVM cleaner tries the regex only where a match may start
+            for match in re.finditer(rule.pattern, text, flags=re.ASCII):
+                assert _starts_at_guard(rule, text, match.start()), (rule.name, match.group())
         text = expected
+
+
+def _starts_at_guard(rule: CleaningRule, text: str, at: int) -> bool:
+    if rule.needs_any:
+        return any(text.startswith(needle, at) for needle in rule.needs_any)
+    return re.match(rule.needs_chars, text[at], flags=re.ASCII) is not None
+
+
+def test_an_anchored_rule_names_where_its_matches_start() -> None:
+    with pytest.raises(ValueError, match="anchored"):
+        CleaningRule("bad", "x+", "", anchored=True)
 
 
 def test_unknown_native_operation_is_refused() -> None:

@@ -96,6 +96,7 @@ def register_rule_cleaner(spark: SparkSession) -> bool:
         java_list(java_list(rule.needs_any) for rule in CLEANING_RULES),
         java_list(rule.needs_non_ascii for rule in CLEANING_RULES),
         java_list(rule.needs_chars for rule in CLEANING_RULES),
+        java_list(rule.anchored for rule in CLEANING_RULES),
         java_list(rule.native or "" for rule in CLEANING_RULES),
     ]
     packed = gateway.new_array(jvm.java.lang.Object, len(arguments))

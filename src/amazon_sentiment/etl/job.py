@@ -57,14 +57,13 @@ ETL_SETTINGS = (
 
 Stratum = tuple[str, int]
 
-#: What deduplication and balancing work on: a few hashes per row, never its text.
+#: What deduplication works on: the id and a few fixed-width values per row, never text.
 KEY_COLUMNS = (
-    "review_id",
+    "id_key",
+    "id_check",
     "label",
-    "star_rating",
-    "split",
-    "sampling_key",
     "text_key",
+    "text_check",
     "row_key",
     "row_id",
 )
@@ -129,8 +128,11 @@ def run_etl(settings: Settings) -> EtlResult:
                 seed=settings.seed,
             ).persist(StorageLevel.DISK_ONLY)
             cached.append(keyed)
-            deduped = transforms.dedupe_by_text(
-                transforms.dedupe_by_review_id(keyed.select(*KEY_COLUMNS))
+            by_id = transforms.dedupe_by_review_id(keyed.select(*KEY_COLUMNS))
+            deduped = transforms.with_draws(
+                transforms.dedupe_by_text(by_id),
+                fractions=fractions,
+                seed=settings.seed,
             ).persist(StorageLevel.DISK_ONLY)
             cached.append(deduped)
             dedup_dropped, stratum_counts = _count_deduplication(deduped)
@@ -262,24 +264,27 @@ def _text_thresholds(
 def _keyed_rows(
     kept: DataFrame, text_thresholds: dict[int, float], *, fractions: dict[str, float], seed: int
 ) -> DataFrame:
-    """``kept`` with its keys; text, category and date only below the label's threshold.
+    """``kept`` with its keys; the output columns (id, text, stars, category, date) only
+    below the label's threshold.
 
     ``row_id`` tells apart copies of one row (alike in every column, ``row_key`` too),
     so that the text of exactly one of them is picked up again. It numbers the rows in
     the order they are read: the same on every evaluation of the same input.
     """
-    keyed = transforms.with_keys(kept, fractions=fractions, seed=seed).withColumn(
-        "row_id", F.monotonically_increasing_id()
-    )
+    keyed = transforms.with_draws(
+        transforms.with_keys(kept), fractions=fractions, seed=seed
+    ).withColumn("row_id", F.monotonically_increasing_id())
     threshold: Column = F.lit(-1.0)
     for label, value in text_thresholds.items():
         threshold = F.when(F.col("label") == label, F.lit(value)).otherwise(threshold)
     wanted = F.col("sampling_key") < threshold
     return keyed.select(
         *KEY_COLUMNS,
+        "split",
+        "sampling_key",
         *[
             F.when(wanted, F.col(name)).alias(name)
-            for name in ("text", "product_category", "review_date")
+            for name in ("review_id", "text", "star_rating", "product_category", "review_date")
         ],
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from pyspark.sql import Column, DataFrame, Window, WindowSpec
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -113,61 +113,76 @@ def drop_marked(reviews: DataFrame) -> DataFrame:
     return reviews.filter(F.col("drop_reason").isNull()).drop("drop_reason")
 
 
-def with_keys(reviews: DataFrame, *, fractions: Mapping[str, float], seed: int) -> DataFrame:
+def with_keys(reviews: DataFrame) -> DataFrame:
     """Add the hashes that stand in for a row's text from here on: no shuffle carries text.
 
-    * ``split`` and ``sampling_key``: see :func:`assign_split` and
-      :func:`with_sampling_key`; both are drawn from the normalised text;
-    * ``text_key``: the normalised text's identity. With ``sampling_key``, an
-      independent hash of the same text, two texts are told apart by 117 bits: among
-      the 17 million texts of a 5 GB input, the chance that two different ones collide
-      is below 10**-20;
+    * ``text_key`` and ``text_check``: two independent hashes of the normalised text,
+      its identity. Two texts are told apart by 128 bits: among the 17 million texts of
+      a 5 GB input, the chance that two different ones collide is below 10**-24;
+    * ``id_key`` and ``id_check``: the same for ``review_id`` (null without one);
     * ``row_key``: the identity of the row's output (id, text, label, stars, category
-      and date), which picks the row's text up again after balancing.
+      and date): rows alike in every column share it.
+
+    Fixed-width values all, so that deduplication runs as hash aggregations.
     """
-    with_normalised = reviews.withColumn("normalised_text", normalised_text(F.col("text")))
-    keyed = with_sampling_key(
-        assign_split(with_normalised, fractions=fractions, seed=seed), seed=seed
-    )
+    normalised = normalised_text(F.col("text"))
+    review_id = F.col("review_id")
     content = [
         part
         for name in ("review_id", "text", "label", "star_rating", "product_category", "review_date")
         for part in (F.col(name), F.col(name).isNull())  # a null must not hash like a shift
     ]
-    return keyed.withColumns(
+    return reviews.withColumns(
         {
-            "text_key": F.xxhash64(F.lit("text"), F.col("normalised_text")),
+            "text_key": F.xxhash64(F.lit("text"), normalised),
+            "text_check": F.xxhash64(F.lit("check"), normalised),
+            "id_key": F.when(review_id.isNotNull(), F.xxhash64(F.lit("id"), review_id)),
+            "id_check": F.when(review_id.isNotNull(), F.xxhash64(F.lit("id check"), review_id)),
             "row_key": F.xxhash64(F.lit("row"), *content),
         }
-    ).drop("normalised_text")
+    )
 
 
-def _copy_order(reviews: DataFrame) -> list[str]:
-    """The last tie-breaks: ``row_key`` (rows alike so far but not in every column), then
-    ``row_id`` where present (exact copies, between which the choice changes nothing)."""
-    return [name for name in ("row_key", "row_id") if name in reviews.columns]
+def with_draws(reviews: DataFrame, *, fractions: Mapping[str, float], seed: int) -> DataFrame:
+    """Add ``split`` and ``sampling_key``, both drawn from ``text_key`` (so from the text).
+
+    See :func:`assign_split` and :func:`with_sampling_key`. Drawn from the key, they
+    can be added after deduplication, which then never carries them.
+    """
+    return with_sampling_key(assign_split(reviews, fractions=fractions, seed=seed), seed=seed)
 
 
 def dedupe_by_review_id(reviews: DataFrame) -> DataFrame:
-    """One row per ``review_id``; rows without an id pass through.
+    """One row per review id (``id_key``, ``id_check``); rows without an id pass through.
 
-    The row kept is the first by (text_key, label, star_rating, row_key): hashes, so
-    the sort compares fixed-size values, and a choice that depends neither on the
-    partitioning nor on which copy was read first. ``review_id_duplicates`` counts the
-    copies removed. A window over the id does it in one shuffle and one sort, and in one
-    pass over ``reviews``: a row without an id is a group of its own, told apart by a
-    unique row number. Needs the columns of :func:`with_keys`.
+    The row kept is the one with the smallest ``row_key``: a hash of its content, so a
+    choice that depends neither on the partitioning nor on which copy was read first.
+    ``review_id_duplicates`` counts the copies removed, and ``has_review_id`` tells
+    :func:`dedupe_by_text` which rows have an id. One hash aggregation, every other
+    column taken from the row kept (``min_by``): on fixed-width columns it stays in
+    Spark's hash aggregate, far cheaper than sorting every row into a window (a string
+    column, such as ``review_id`` itself, is carried too, but sorts). Needs the columns
+    of :func:`with_keys`.
     """
-    review_id = F.col("review_id")
-    alone = F.when(review_id.isNull(), F.monotonically_increasing_id())
-    ordered = Window.partitionBy("review_id", "_alone").orderBy(
-        "text_key", "label", "star_rating", *_copy_order(reviews)
+    keys = ("id_key", "id_check")
+    carried = [name for name in reviews.columns if name not in (*keys, "row_key")]
+    kept = (
+        reviews.filter(F.col("id_key").isNotNull())
+        .groupBy(*keys)
+        .agg(
+            *[F.min_by(name, "row_key").alias(name) for name in carried],
+            F.min("row_key").alias("row_key"),
+            (F.count(F.lit(1)) - 1).alias("review_id_duplicates"),
+        )
     )
-    return _first_of_group(
-        reviews.withColumn("_alone", alone),
-        ordered,
-        review_id_duplicates=F.count(F.lit(1)).over(_whole_group(ordered)) - 1,
-    ).drop("_alone")
+    without_id = reviews.filter(F.col("id_key").isNull()).withColumn(
+        "review_id_duplicates", F.lit(0).cast(T.LongType())
+    )
+    return (
+        kept.unionByName(without_id)
+        .select(*reviews.columns, "review_id_duplicates")
+        .withColumn("has_review_id", F.col("id_key").isNotNull())
+    )
 
 
 def normalised_text(text: Column) -> Column:
@@ -179,45 +194,27 @@ def dedupe_by_text(reviews: DataFrame) -> DataFrame:
     """One row per normalised text (its keys), flagging texts that carry both labels.
 
     Adds ``text_rows`` (rows sharing that text), ``review_id_duplicates`` (summed over
-    them) and ``conflicting_labels``. The row kept prefers one with a ``review_id``,
-    then the smallest id, then label, stars and ``row_key``. Conflicting rows are kept
-    here, flagged, so that they can be counted; drop them with
-    :func:`drop_conflicting_labels`. Needs the columns of :func:`with_keys`.
+    them) and ``conflicting_labels``. The row kept prefers one with a review id, then
+    the smallest ``row_key``. Conflicting rows are kept here, flagged, so that they can
+    be counted; drop them with :func:`drop_conflicting_labels`. One hash aggregation,
+    as in :func:`dedupe_by_review_id`. Needs the output of :func:`dedupe_by_review_id`.
     """
-    preference: list[Column | str] = [
-        F.col("review_id").isNull(),
-        "review_id",
-        "label",
-        "star_rating",
-        *_copy_order(reviews),
-    ]
-    ordered = Window.partitionBy("text_key", "sampling_key").orderBy(*preference)
-    same_text = _whole_group(ordered)
-    return _first_of_group(
-        reviews,
-        ordered,
-        text_rows=F.count(F.lit(1)).over(same_text),
-        review_id_duplicates=F.sum("review_id_duplicates").over(same_text),
-        conflicting_labels=F.min("label").over(same_text) != F.max("label").over(same_text),
+    # Rows with an id first, then by row_key: one non-negative 63-bit order.
+    preference = F.when(F.col("has_review_id"), F.lit(0)).otherwise(F.lit(1 << 62)) + (
+        F.shiftrightunsigned("row_key", 2)
     )
-
-
-def _whole_group(ordered: WindowSpec) -> WindowSpec:
-    """``ordered`` over its whole partition: aggregates see every row of the group.
-
-    Keeping the partitioning and order (which aggregates ignore) lets Spark evaluate
-    them in the same window operator, over the same sort, as the row number.
-    """
-    return ordered.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
-
-
-def _first_of_group(reviews: DataFrame, ordered: WindowSpec, **aggregates: Column) -> DataFrame:
-    """The first row of each group of ``ordered``, with ``aggregates`` added."""
-    first = F.row_number().over(ordered)
+    keys = ("text_key", "text_check")
+    aggregated = ("review_id_duplicates", "_preference")
+    carried = [name for name in reviews.columns if name not in keys + aggregated]
     return (
-        reviews.withColumns({"_position": first, **aggregates})
-        .filter(F.col("_position") == 1)
-        .drop("_position")
+        reviews.withColumn("_preference", preference)
+        .groupBy(*keys)
+        .agg(
+            *[F.min_by(name, "_preference").alias(name) for name in carried],
+            F.count(F.lit(1)).alias("text_rows"),
+            F.sum("review_id_duplicates").alias("review_id_duplicates"),
+            (F.min("label") != F.max("label")).alias("conflicting_labels"),
+        )
     )
 
 
@@ -226,12 +223,12 @@ def drop_conflicting_labels(reviews: DataFrame) -> DataFrame:
 
 
 def assign_split(reviews: DataFrame, *, fractions: Mapping[str, float], seed: int) -> DataFrame:
-    """Add ``split`` from a hash of the normalised text and ``seed``.
+    """Add ``split`` from ``text_key`` (a hash of the normalised text) and ``seed``.
 
     Equal texts always hash alike, so a text can never sit in two splits; ``fractions``
     (train, validation, test, summing to 1) give each split's share of the hash range.
     """
-    draw = unit_hash(F.col("normalised_text"), seed=seed, purpose="split")
+    draw = unit_hash(F.col("text_key"), seed=seed, purpose="split")
     split: Column | None = None
     upper = 0.0
     for name in SPLITS[:-1]:
@@ -245,7 +242,7 @@ def assign_split(reviews: DataFrame, *, fractions: Mapping[str, float], seed: in
 def with_sampling_key(reviews: DataFrame, *, seed: int) -> DataFrame:
     """Add ``sampling_key``, the row's deterministic place in the balancing order."""
     return reviews.withColumn(
-        "sampling_key", unit_hash(F.col("normalised_text"), seed=seed, purpose="balance")
+        "sampling_key", unit_hash(F.col("text_key"), seed=seed, purpose="balance")
     )
 
 
@@ -279,8 +276,12 @@ def take_lowest_keys(candidates: DataFrame, *, rows_per_class: Mapping[str, int]
     for split, rows in rows_per_class.items():
         quota = F.when(F.col("split") == split, F.lit(rows)).otherwise(quota)
     order = Window.partitionBy("split", "label").orderBy("sampling_key", "text_key")
+    # One shuffle partition per stratum (hash-placed; the two large train strata land
+    # apart): adaptive execution would otherwise merge these small partitions and rank
+    # every stratum in one task.
+    spread = candidates.repartition(len(SPLITS) * 2, "split", "label")
     return (
-        candidates.withColumn("stratum_rank", F.row_number().over(order))
+        spread.withColumn("stratum_rank", F.row_number().over(order))
         .filter(F.col("stratum_rank") <= quota)
         .drop("stratum_rank")
     )
