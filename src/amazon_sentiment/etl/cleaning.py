@@ -24,6 +24,7 @@ from typing import Literal
 from py4j.java_gateway import JavaObject
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from amazon_sentiment.etl.jvm import CLASS_NAME, rule_cleaner_jar
 from amazon_sentiment.text import CLEANING_RULES, HEADLINE_SEPARATOR, CleaningRule
@@ -34,6 +35,59 @@ Engine = Literal["auto", "jvm", "sql"]
 
 #: The name the JVM cleaner is registered under in a session.
 RULE_CLEANER_FUNCTION = "amazon_sentiment_clean_text"
+#: The JVM cleaner that also returns the text keys (a struct: text, key0, key1).
+KEYED_CLEANER_FUNCTION = "amazon_sentiment_clean_text_with_keys"
+
+#: Salts of the two text keys, independent 64-bit hashes of the normalised text.
+TEXT_KEY_SALTS = ("text", "check")
+
+
+def normalised_text(text: Column) -> Column:
+    """The form two texts are compared in: the cleaned text, lower-cased."""
+    return F.lower(text)
+
+
+def text_key_columns(text: Column) -> list[Column]:
+    """The text keys of ``text``: ``xxhash64(salt, normalised text)`` per salt.
+
+    The one definition; the JVM cleaner computes the same values (Spark's own lower-case
+    and hash functions), which the parity tests check.
+    """
+    normalised = normalised_text(text)
+    return [F.xxhash64(F.lit(salt), normalised) for salt in TEXT_KEY_SALTS]
+
+
+def with_clean_text_and_keys(
+    frame: DataFrame,
+    raw_text: Column,
+    *,
+    output: str = "text",
+    keys: Sequence[str] = ("text_key", "text_check"),
+    engine: Engine = "auto",
+) -> DataFrame:
+    """:func:`with_clean_text` plus the columns ``keys``: :func:`text_key_columns` of it.
+
+    The JVM engine cleans and hashes in one call, on the text it has decoded once; the
+    SQL engine lower-cases and hashes the cleaned column.
+    """
+    if len(keys) != len(TEXT_KEY_SALTS):
+        raise ValueError(f"one key column per salt of {TEXT_KEY_SALTS}, got {list(keys)}")
+    if engine != "sql" and register_rule_cleaner(frame.sparkSession):
+        cleaned = F.col("_cleaned_with_keys")
+        return (
+            frame.withColumn(
+                "_cleaned_with_keys", F.call_function(KEYED_CLEANER_FUNCTION, raw_text)
+            )
+            .withColumns(
+                {
+                    output: cleaned.getField("text"),
+                    **{key: cleaned.getField(f"key{i}") for i, key in enumerate(keys)},
+                }
+            )
+            .drop("_cleaned_with_keys")
+        )
+    cleaned_frame = with_clean_text(frame, raw_text, output=output, engine=engine)
+    return cleaned_frame.withColumns(dict(zip(keys, text_key_columns(F.col(output)), strict=True)))
 
 
 def with_clean_text(
@@ -104,8 +158,24 @@ def register_rule_cleaner(spark: SparkSession) -> bool:
         packed[index] = argument
     (constructor,) = cleaner_class.getConstructors()
     cleaner = constructor.newInstance(packed)
-    string_type = jvm.org.apache.spark.sql.types.DataTypes.StringType
-    spark._jsparkSession.udf().register(RULE_CLEANER_FUNCTION, cleaner, string_type)
+    types = jvm.org.apache.spark.sql.types.DataTypes
+    spark._jsparkSession.udf().register(RULE_CLEANER_FUNCTION, cleaner, types.StringType)
+    keyed_class = jvm.java.lang.Class.forName(
+        f"{CLASS_NAME}$WithKeys", True, cleaner_class.getClassLoader()
+    )
+    (keyed_constructor,) = keyed_class.getConstructors()
+    keyed_arguments = gateway.new_array(jvm.java.lang.Object, 2)
+    keyed_arguments[0] = cleaner
+    keyed_arguments[1] = java_list(TEXT_KEY_SALTS)
+    keyed_type = T.StructType(
+        [T.StructField("text", T.StringType())]
+        + [T.StructField(f"key{i}", T.LongType(), False) for i in range(len(TEXT_KEY_SALTS))]
+    )
+    spark._jsparkSession.udf().register(
+        KEYED_CLEANER_FUNCTION,
+        keyed_constructor.newInstance(keyed_arguments),
+        spark._jsparkSession.parseDataType(keyed_type.json()),
+    )
     log.info("cleaning with the JVM cleaner from %s", jar)
     return True
 

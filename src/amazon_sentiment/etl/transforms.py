@@ -15,7 +15,11 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from amazon_sentiment.etl.cleaning import joined_review, with_clean_text
+from amazon_sentiment.etl.cleaning import (
+    joined_review,
+    text_key_columns,
+    with_clean_text_and_keys,
+)
 from amazon_sentiment.etl.schemas import SPLITS
 
 # Why a row was dropped before deduplication, in the order the checks apply.
@@ -31,6 +35,9 @@ ROW_DROP_REASONS: tuple[str, ...] = (
     NEUTRAL_RATING,
     TOO_SHORT,
 )
+
+#: The two hashes that identify a normalised text (see :func:`with_keys`).
+TEXT_KEYS = ("text_key", "text_check")
 
 # 2**53: a non-negative 53-bit integer divided by it is an exact double in [0, 1).
 _UNIT_INTERVAL_SCALE = float(2**53)
@@ -80,14 +87,18 @@ def rating_label(stars: Column, *, positive_min_stars: int, negative_max_stars: 
 
 
 def clean_reviews(reviews: DataFrame) -> DataFrame:
-    """Add ``text``: headline and body joined and cleaned by the shared rules.
+    """Add ``text``: headline and body joined and cleaned by the shared rules, and its
+    keys ``text_key`` and ``text_check`` (see :func:`with_keys`), computed in the same
+    call by the JVM cleaner.
 
     Rows already marked for dropping are not cleaned (their ``text`` is null), which
     also keeps them small if the marked data is cached.
     """
     raw_text = joined_review(F.col("review_headline"), F.col("review_body"))
-    return with_clean_text(
-        reviews, F.when(F.col("drop_reason").isNull(), raw_text).cast(T.StringType())
+    return with_clean_text_and_keys(
+        reviews,
+        F.when(F.col("drop_reason").isNull(), raw_text).cast(T.StringType()),
+        keys=TEXT_KEYS,
     )
 
 
@@ -116,16 +127,21 @@ def drop_marked(reviews: DataFrame) -> DataFrame:
 def with_keys(reviews: DataFrame) -> DataFrame:
     """Add the hashes that stand in for a row's text from here on: no shuffle carries text.
 
-    * ``text_key`` and ``text_check``: two independent hashes of the normalised text,
-      its identity. Two texts are told apart by 128 bits: among the 17 million texts of
-      a 5 GB input, the chance that two different ones collide is below 10**-24;
+    * ``text_key`` and ``text_check``: two independent hashes of the normalised text
+      (:func:`~amazon_sentiment.etl.cleaning.text_key_columns`), its identity, unless
+      :func:`clean_reviews` brought them already. Two texts are told apart by 128
+      bits: among the 17 million texts of a 5 GB input, the chance that two different
+      ones collide is below 10**-24;
     * ``id_key`` and ``id_check``: the same for ``review_id`` (null without one);
     * ``row_key``: the identity of the row's output (id, text, label, stars, category
       and date): rows alike in every column share it.
 
     Fixed-width values all, so that deduplication runs as hash aggregations.
     """
-    normalised = normalised_text(F.col("text"))
+    if not set(TEXT_KEYS) <= set(reviews.columns):
+        reviews = reviews.withColumns(
+            dict(zip(TEXT_KEYS, text_key_columns(F.col("text")), strict=True))
+        )
     review_id = F.col("review_id")
     content = [
         part
@@ -134,8 +150,6 @@ def with_keys(reviews: DataFrame) -> DataFrame:
     ]
     return reviews.withColumns(
         {
-            "text_key": F.xxhash64(F.lit("text"), normalised),
-            "text_check": F.xxhash64(F.lit("check"), normalised),
             "id_key": F.when(review_id.isNotNull(), F.xxhash64(F.lit("id"), review_id)),
             "id_check": F.when(review_id.isNotNull(), F.xxhash64(F.lit("id check"), review_id)),
             "row_key": F.xxhash64(F.lit("row"), *content),
@@ -185,11 +199,6 @@ def dedupe_by_review_id(reviews: DataFrame) -> DataFrame:
     )
 
 
-def normalised_text(text: Column) -> Column:
-    """The form two texts are compared in: the cleaned text, lower-cased."""
-    return F.lower(text)
-
-
 def dedupe_by_text(reviews: DataFrame) -> DataFrame:
     """One row per normalised text (its keys), flagging texts that carry both labels.
 
@@ -197,15 +206,16 @@ def dedupe_by_text(reviews: DataFrame) -> DataFrame:
     them) and ``conflicting_labels``. The row kept prefers one with a review id, then
     the smallest ``row_key``. Conflicting rows are kept here, flagged, so that they can
     be counted; drop them with :func:`drop_conflicting_labels`. One hash aggregation,
-    as in :func:`dedupe_by_review_id`. Needs the output of :func:`dedupe_by_review_id`.
+    as in :func:`dedupe_by_review_id`; the id's and the order's columns are not carried
+    (fewer bytes to shuffle). Needs the output of :func:`dedupe_by_review_id`.
     """
     # Rows with an id first, then by row_key: one non-negative 63-bit order.
     preference = F.when(F.col("has_review_id"), F.lit(0)).otherwise(F.lit(1 << 62)) + (
         F.shiftrightunsigned("row_key", 2)
     )
     keys = ("text_key", "text_check")
-    aggregated = ("review_id_duplicates", "_preference")
-    carried = [name for name in reviews.columns if name not in keys + aggregated]
+    consumed = ("review_id_duplicates", "has_review_id", "row_key", "id_key", "id_check")
+    carried = [name for name in reviews.columns if name not in keys + consumed]
     return (
         reviews.withColumn("_preference", preference)
         .groupBy(*keys)

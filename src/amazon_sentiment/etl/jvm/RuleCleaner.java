@@ -3,7 +3,11 @@ package amazon_sentiment.etl;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.catalyst.expressions.XXH64;
+import org.apache.spark.unsafe.types.UTF8String;
 
 /**
  * The shared cleaning rules (amazon_sentiment.text.CLEANING_RULES) applied in one call.
@@ -295,5 +299,45 @@ public final class RuleCleaner implements UDF1<String, String> {
       end--;
     }
     return text.substring(start, end);
+  }
+
+  /**
+   * The cleaned text and its keys in one call: the struct (text, key, ...) where key i is
+   * Spark's {@code xxhash64(salt_i, lower(text))} (seed 42), the text keys the ETL
+   * otherwise computes in SQL (amazon_sentiment.etl.cleaning.text_key_columns). Lower-cased
+   * and hashed with Spark's own UTF8String.toLowerCase and XXH64, on the text the cleaner
+   * already holds, so the text is decoded once for cleaning and keys alike.
+   */
+  public static final class WithKeys implements UDF1<String, Row> {
+    private static final long serialVersionUID = 1L;
+    private static final long SPARK_HASH_SEED = 42L;
+
+    private final RuleCleaner cleaner;
+    private final long[] saltSeeds;
+
+    public WithKeys(RuleCleaner cleaner, List<String> salts) {
+      this.cleaner = cleaner;
+      this.saltSeeds = new long[salts.size()];
+      for (int i = 0; i < saltSeeds.length; i++) {
+        saltSeeds[i] = hash(UTF8String.fromString(salts.get(i)), SPARK_HASH_SEED);
+      }
+    }
+
+    @Override
+    public Row call(String raw) {
+      String text = cleaner.call(raw);
+      Object[] fields = new Object[saltSeeds.length + 1];
+      fields[0] = text;
+      UTF8String lower = text == null ? null : UTF8String.fromString(text).toLowerCase();
+      for (int i = 0; i < saltSeeds.length; i++) {
+        fields[i + 1] = lower == null ? saltSeeds[i] : hash(lower, saltSeeds[i]);
+      }
+      return RowFactory.create(fields);
+    }
+
+    private static long hash(UTF8String value, long seed) {
+      return XXH64.hashUnsafeBytes(
+          value.getBaseObject(), value.getBaseOffset(), value.numBytes(), seed);
+    }
   }
 }
