@@ -7,8 +7,12 @@ tests/etl check both on every review of the bundled sample):
 * ``jvm``: one call per text of the ``RuleCleaner`` UDF (:mod:`amazon_sentiment.etl.jvm`),
   which decodes each text once and checks the guards in plain Java;
 * ``sql``: one ``regexp_replace`` per rule, each behind its guards, built from Spark
-  SQL expressions; about four times slower (docs/benchmarks.md), and the fallback
-  when the UDF's jar is not on the session's classpath.
+  SQL expressions; several times slower (docs/benchmarks.md), and the fallback when
+  the UDF's jar is not on the session's classpath.
+
+The text keys that deduplication compares (:func:`text_key_columns`) are defined here
+too: the JVM engine computes them in the same call as the cleaning
+(:func:`with_clean_text_and_keys`), with the same values as the SQL definition.
 
 Neither is a Python UDF: cleaning never leaves the JVM.
 """

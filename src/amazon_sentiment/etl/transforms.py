@@ -204,7 +204,7 @@ def dedupe_by_text(reviews: DataFrame) -> DataFrame:
 
     Adds ``text_rows`` (rows sharing that text), ``review_id_duplicates`` (summed over
     them) and ``conflicting_labels``. The row kept prefers one with a review id, then
-    the smallest ``row_key``. Conflicting rows are kept here, flagged, so that they can
+    goes by ``row_key`` (a hash of its content). Conflicting rows are kept here, flagged, so that they can
     be counted; drop them with :func:`drop_conflicting_labels`. One hash aggregation,
     as in :func:`dedupe_by_review_id`; the id's and the order's columns are not carried
     (fewer bytes to shuffle). Needs the output of :func:`dedupe_by_review_id`.
