@@ -158,7 +158,7 @@ def test_deduplication_runs_as_hash_aggregations(spark: SparkSession) -> None:
     frame = kept_frame(spark, [("R1", "a text", 1), ("R1", "a text", 1), (None, "b text", 0)])
     keys = frame.withColumn("row_id", F.monotonically_increasing_id()).select(*KEY_COLUMNS)
     by_id = transforms.dedupe_by_review_id(keys)
-    deduped = transforms.dedupe_by_text(by_id.drop("review_id"))
+    deduped = transforms.dedupe_by_text(by_id)
     plan = deduped._jdf.queryExecution().executedPlan().toString()
     assert "HashAggregate" in plan
     assert "Window" not in plan

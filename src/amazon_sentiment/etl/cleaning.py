@@ -44,6 +44,8 @@ KEYED_CLEANER_FUNCTION = "amazon_sentiment_clean_text_with_keys"
 
 #: Salts of the two text keys, independent 64-bit hashes of the normalised text.
 TEXT_KEY_SALTS = ("text", "check")
+#: The columns the text keys go into by default.
+TEXT_KEYS = ("text_key", "text_check")
 
 
 def normalised_text(text: Column) -> Column:
@@ -66,7 +68,7 @@ def with_clean_text_and_keys(
     raw_text: Column,
     *,
     output: str = "text",
-    keys: Sequence[str] = ("text_key", "text_check"),
+    keys: Sequence[str] = TEXT_KEYS,
     engine: Engine = "auto",
 ) -> DataFrame:
     """:func:`with_clean_text` plus the columns ``keys``: :func:`text_key_columns` of it.
@@ -76,7 +78,7 @@ def with_clean_text_and_keys(
     """
     if len(keys) != len(TEXT_KEY_SALTS):
         raise ValueError(f"one key column per salt of {TEXT_KEY_SALTS}, got {list(keys)}")
-    if engine != "sql" and register_rule_cleaner(frame.sparkSession):
+    if _uses_jvm(frame, engine):
         cleaned = F.col("_cleaned_with_keys")
         return (
             frame.withColumn(
@@ -90,7 +92,7 @@ def with_clean_text_and_keys(
             )
             .drop("_cleaned_with_keys")
         )
-    cleaned_frame = with_clean_text(frame, raw_text, output=output, engine=engine)
+    cleaned_frame = _with_clean_text_sql(frame, raw_text, output)
     return cleaned_frame.withColumns(dict(zip(keys, text_key_columns(F.col(output)), strict=True)))
 
 
@@ -102,14 +104,24 @@ def with_clean_text(
     ``auto`` uses the JVM cleaner when the session can load it, else the SQL form;
     ``jvm`` insists on it (an error when it is missing).
     """
-    if engine != "sql" and register_rule_cleaner(frame.sparkSession):
+    if _uses_jvm(frame, engine):
         return frame.withColumn(output, F.call_function(RULE_CLEANER_FUNCTION, raw_text))
+    return _with_clean_text_sql(frame, raw_text, output)
+
+
+def _uses_jvm(frame: DataFrame, engine: Engine) -> bool:
+    """Whether ``engine`` runs as the JVM cleaner in ``frame``'s session (registering it);
+    an error if ``jvm`` was asked for and cannot be had."""
+    if engine == "sql":
+        return False
+    if register_rule_cleaner(frame.sparkSession):
+        return True
     if engine == "jvm":
         raise RuntimeError(
             f"the JVM cleaner ({CLASS_NAME}) is not on this session's classpath; see "
             "amazon_sentiment.etl.jvm"
         )
-    return _with_clean_text_sql(frame, raw_text, output)
+    return False
 
 
 def register_rule_cleaner(spark: SparkSession) -> bool:

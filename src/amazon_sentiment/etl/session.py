@@ -107,8 +107,10 @@ def build_spark_session(settings: Settings) -> SparkSession:
         .config("spark.sql.adaptive.coalescePartitions.parallelismFirst", "false")
         # ... also for the last stage of a cached plan (the deduplicated keys).
         .config("spark.sql.optimizer.canChangeCachedPlanOutputPartitioning", "true")
-        # lower() (the normalised text of deduplication) with the JDK's case mapping,
-        # not ICU's: a sixth of the ETL's CPU went to ICU in a profile.
+        # lower() with the JDK's case mapping, not ICU's: a sixth of the ETL's CPU went
+        # to ICU in a profile, and it is the mapping the JVM cleaner lower-cases with
+        # when it computes the text keys (UTF8String.toLowerCase), so that both engines
+        # give the same keys.
         .config("spark.sql.icu.caseMappings.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         # The cached rows are mostly distinct review texts: trying to dictionary-encode

@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from amazon_sentiment.etl.cleaning import (
+    TEXT_KEYS,
     joined_review,
     text_key_columns,
     with_clean_text_and_keys,
@@ -35,9 +36,6 @@ ROW_DROP_REASONS: tuple[str, ...] = (
     NEUTRAL_RATING,
     TOO_SHORT,
 )
-
-#: The two hashes that identify a normalised text (see :func:`with_keys`).
-TEXT_KEYS = ("text_key", "text_check")
 
 # 2**53: a non-negative 53-bit integer divided by it is an exact double in [0, 1).
 _UNIT_INTERVAL_SCALE = float(2**53)
@@ -204,10 +202,11 @@ def dedupe_by_text(reviews: DataFrame) -> DataFrame:
 
     Adds ``text_rows`` (rows sharing that text), ``review_id_duplicates`` (summed over
     them) and ``conflicting_labels``. The row kept prefers one with a review id, then
-    goes by ``row_key`` (a hash of its content). Conflicting rows are kept here, flagged, so that they can
-    be counted; drop them with :func:`drop_conflicting_labels`. One hash aggregation,
-    as in :func:`dedupe_by_review_id`; the id's and the order's columns are not carried
-    (fewer bytes to shuffle). Needs the output of :func:`dedupe_by_review_id`.
+    goes by ``row_key`` (a hash of its content). Conflicting rows are kept here,
+    flagged, so that they can be counted; drop them with :func:`drop_conflicting_labels`.
+    One hash aggregation, as in :func:`dedupe_by_review_id`; the id's and the order's
+    columns are not carried (fewer bytes to shuffle). Needs the output of
+    :func:`dedupe_by_review_id`.
     """
     # Rows with an id first, then by row_key: one non-negative 63-bit order.
     preference = F.when(F.col("has_review_id"), F.lit(0)).otherwise(F.lit(1 << 62)) + (

@@ -174,13 +174,17 @@ public final class RuleCleaner implements UDF1<String, String> {
             continue;
           }
         }
-        if (needles[i].length > 0 && !containsAny(text, needles[i])) {
-          continue;
+        if (anchored[i]) {
+          result = replaceAnchored(i, text); // its search for a needle is the exact guard
+        } else {
+          if (needles[i].length > 0 && !containsAny(text, needles[i])) {
+            continue;
+          }
+          if (neededChars[i] != null && nextOf(text, neededChars[i], 0) < 0) {
+            continue;
+          }
+          result = replaceAll(i, text);
         }
-        if (neededChars[i] != null && nextOf(text, neededChars[i], 0) < 0) {
-          continue;
-        }
-        result = anchored[i] ? replaceAnchored(i, text) : replaceAll(i, text);
       }
       if (result.length() != text.length() || !result.equals(text)) {
         text = result;
