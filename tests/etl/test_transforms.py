@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.testing import assertDataFrameEqual
 
-from amazon_sentiment.etl import transforms
+from amazon_sentiment.etl import job, transforms
 from amazon_sentiment.etl.job import KEY_COLUMNS
 from tests.etl.builders import DAY, KEPT_SCHEMA, kept_frame, review, reviews_frame
 
@@ -165,6 +165,29 @@ def test_deduplication_runs_as_hash_aggregations(spark: SparkSession) -> None:
     assert "SortAggregate" not in plan
     assert "ObjectHashAggregate" not in plan
     assert deduped.count() == 2
+
+
+def test_deduplication_aggregates_once_after_each_shuffle_and_only_under_its_settings(
+    spark: SparkSession,
+) -> None:
+    """Its keys are nearly all distinct, so no partial aggregation before the shuffles;
+    the session's settings are back as they were afterwards."""
+    before = {key: spark.conf.get(key) for key in job.DEDUPLICATION_CONF}
+    frame = kept_frame(spark, [("R1", "a text", 1), ("R1", "a text", 1), (None, "b text", 0)])
+    keyed = frame.withColumn("row_id", F.monotonically_increasing_id())
+    deduped = job.deduplicate(keyed, fractions=FRACTIONS, seed=0)
+    try:
+        plan = deduped._jdf.queryExecution().executedPlan().toString()
+        assert {key: spark.conf.get(key) for key in job.DEDUPLICATION_CONF} == before
+        assert before["spark.sql.execution.bypassPartialAggregation"] == "false"
+        assert plan.count("HashAggregate") == 2
+        assert "partial_" not in plan
+        assert sorted(deduped.select("text_rows", "review_id_duplicates").collect()) == [
+            (1, 0),
+            (1, 1),
+        ]
+    finally:
+        deduped.unpersist()
 
 
 def test_dedupe_by_text_merges_case_variants_and_flags_conflicts(spark: SparkSession) -> None:

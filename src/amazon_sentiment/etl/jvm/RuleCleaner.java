@@ -7,6 +7,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.catalyst.expressions.XXH64;
+import org.apache.spark.unsafe.Platform;
 import org.apache.spark.unsafe.types.UTF8String;
 
 /**
@@ -19,10 +20,11 @@ import org.apache.spark.unsafe.types.UTF8String;
  *
  * <ul>
  *   <li>the text is decoded from UTF-8 once instead of once per rule;
- *   <li>one scan of the text settles every rule's guards: each character, and each pair
- *       of ASCII characters, is looked up in two tables built once from the guards, whose
- *       bits say which rules <em>may</em> apply (a needle's first character or first two,
- *       a character of a needed class, any non-ASCII character). A rule whose bit is clear
+ *   <li>one scan of the text settles every rule's guards: each character is looked up in
+ *       a 128-entry table built once from the guards, whose bits say which rules
+ *       <em>may</em> apply (a needle's first character, or its first two as a pair slot;
+ *       a character of a needed class; any non-ASCII character, looked up in a second,
+ *       full table only for texts that have one). A rule whose bit is clear
  *       cannot change the text and is skipped; about nine texts in ten skip them all. A
  *       rule whose bit is set gets its exact guards (String.indexOf, the needed class
  *       looked up character by character). The scan is redone only when a rule changed
@@ -36,6 +38,13 @@ import org.apache.spark.unsafe.types.UTF8String;
 public final class RuleCleaner implements UDF1<String, String> {
   private static final long serialVersionUID = 1L;
   private static final int ASCII = 0x80;
+  // An ASCII character's prefilter entry: rule bits below FIRST_OF_PAIR, then one bit
+  // per pair slot it begins, then one per slot it ends.
+  private static final int PAIR_SLOTS = 8;
+  private static final int FIRST_OF_PAIR = Long.SIZE - 2 * PAIR_SLOTS;
+  private static final int SECOND_OF_PAIR = Long.SIZE - PAIR_SLOTS;
+  private static final int PREFILTER_RULES = FIRST_OF_PAIR;
+  private static final long RULE_BITS = (1L << FIRST_OF_PAIR) - 1;
 
   private final String[] patterns;
   private final String[] replacements;
@@ -48,10 +57,11 @@ public final class RuleCleaner implements UDF1<String, String> {
   private transient String[] quotedReplacements; // for Matcher.replaceAll
   private transient boolean[][] neededChars;
   // The one-scan prefilter: bit i of a character's (or an ASCII pair's) entry is set when
-  // it may let rule i apply. Rules without such a character (or past the 64th) have no
-  // bit in PREFILTERED and always get their exact guards.
+  // it may let rule i apply. Rules without such a character (or past PREFILTER_RULES)
+  // have no bit in PREFILTERED and always get their exact guards.
   private transient long[] charBits;
-  private transient long[] pairBits;
+  private transient long[] asciiEntries;
+  private transient long[] slotBits;
   private transient long prefiltered;
 
   public RuleCleaner(
@@ -114,16 +124,32 @@ public final class RuleCleaner implements UDF1<String, String> {
   /** The prefilter's tables, from each rule's first guard that names characters. */
   private void buildPrefilter(boolean[][] tables) {
     long[] chars = new long[Character.MAX_VALUE + 1];
-    long[] pairs = new long[ASCII * ASCII];
+    long[] ascii = new long[ASCII];
+    long[] slots = new long[PAIR_SLOTS];
+    int[] slotPair = new int[PAIR_SLOTS];
+    int slotsUsed = 0;
     long withBit = 0;
-    for (int i = 0; i < patterns.length && i < Long.SIZE; i++) {
+    for (int i = 0; i < patterns.length && i < PREFILTER_RULES; i++) {
       long bit = 1L << i;
       if (needles[i].length > 0) {
         for (String needle : needles[i]) {
           char first = needle.charAt(0);
+          int slot = -1;
           if (needle.length() > 1 && first < ASCII && needle.charAt(1) < ASCII) {
-            pairs[first * ASCII + needle.charAt(1)] |= bit;
-          } else {
+            int pair = first * ASCII + needle.charAt(1);
+            for (int s = 0; s < slotsUsed && slot < 0; s++) {
+              slot = slotPair[s] == pair ? s : -1;
+            }
+            if (slot < 0 && slotsUsed < PAIR_SLOTS) {
+              slot = slotsUsed++;
+              slotPair[slot] = pair;
+              ascii[first] |= 1L << (FIRST_OF_PAIR + slot);
+              ascii[needle.charAt(1)] |= 1L << (SECOND_OF_PAIR + slot);
+            }
+          }
+          if (slot >= 0) {
+            slots[slot] |= bit;
+          } else { // a single character, or more pairs than slots: its first character
             chars[first] |= bit;
           }
         }
@@ -142,8 +168,12 @@ public final class RuleCleaner implements UDF1<String, String> {
       }
       withBit |= bit;
     }
+    for (int c = 0; c < ASCII; c++) {
+      ascii[c] |= chars[c];
+    }
     charBits = chars;
-    pairBits = pairs;
+    asciiEntries = ascii;
+    slotBits = slots;
     prefiltered = withBit;
   }
 
@@ -162,7 +192,7 @@ public final class RuleCleaner implements UDF1<String, String> {
       if (trimSpaces[i]) {
         result = trimSpaces(text);
       } else {
-        long bit = i < Long.SIZE ? 1L << i : 0;
+        long bit = i < PREFILTER_RULES ? 1L << i : 0;
         if ((prefiltered & bit) != 0 && (mayApply & bit) == 0) {
           continue;
         }
@@ -195,19 +225,39 @@ public final class RuleCleaner implements UDF1<String, String> {
     return text;
   }
 
-  /** The prefilter's bits for {@code text}: one pass, two table lookups per character. */
+  /**
+   * The prefilter's bits for {@code text}: one pass, one lookup in a 128-entry table per
+   * character. Each entry holds the rules its character may let apply and, above them,
+   * the pair slots it begins or ends; a pair is there when a character ending a slot
+   * follows one beginning it. No step waits on the previous lookup, so the loop runs at
+   * the speed of its loads. A non-ASCII character reads an ASCII character's entry,
+   * which can only add bits; its own come from a second pass, for the texts that have one.
+   */
   private long mayApply(String text) {
-    long[] chars = charBits;
-    long[] pairs = pairBits;
+    long[] ascii = asciiEntries;
     long bits = 0;
-    int previous = ASCII; // no pair at the first character
+    long pairs = 0;
+    long previous = 0;
+    int any = 0;
     for (int i = 0, n = text.length(); i < n; i++) {
       char c = text.charAt(i);
-      bits |= chars[c];
-      if ((c | previous) < ASCII) {
-        bits |= pairs[previous * ASCII + c];
+      any |= c;
+      long entry = ascii[c & (ASCII - 1)];
+      bits |= entry;
+      pairs |= (previous >>> FIRST_OF_PAIR) & (entry >>> SECOND_OF_PAIR);
+      previous = entry;
+    }
+    bits &= RULE_BITS;
+    for (int slot = 0; pairs != 0; slot++, pairs >>>= 1) {
+      if ((pairs & 1) != 0) {
+        bits |= slotBits[slot];
       }
-      previous = c;
+    }
+    if (any >= ASCII) {
+      long[] chars = charBits;
+      for (int i = 0, n = text.length(); i < n; i++) {
+        bits |= chars[text.charAt(i)];
+      }
     }
     return bits;
   }
@@ -309,8 +359,9 @@ public final class RuleCleaner implements UDF1<String, String> {
    * The cleaned text and its keys in one call: the struct (text, key, ...) where key i is
    * Spark's {@code xxhash64(salt_i, lower(text))} (seed 42), the text keys the ETL
    * otherwise computes in SQL (amazon_sentiment.etl.cleaning.text_key_columns). Lower-cased
-   * and hashed with Spark's own UTF8String.toLowerCase and XXH64, on the text the cleaner
-   * already holds, so the text is decoded once for cleaning and keys alike.
+   * as Spark's own UTF8String.toLowerCase does (an all-ASCII text directly, any other by
+   * that method) and hashed with Spark's XXH64, on the text the cleaner already holds, so
+   * the text is decoded once for cleaning and keys alike.
    */
   public static final class WithKeys implements UDF1<String, Row> {
     private static final long serialVersionUID = 1L;
@@ -332,11 +383,36 @@ public final class RuleCleaner implements UDF1<String, String> {
       String text = cleaner.call(raw);
       Object[] fields = new Object[saltSeeds.length + 1];
       fields[0] = text;
+      byte[] ascii = text == null ? null : lowerAscii(text);
+      if (ascii != null) {
+        for (int i = 0; i < saltSeeds.length; i++) {
+          fields[i + 1] =
+              XXH64.hashUnsafeBytes(ascii, Platform.BYTE_ARRAY_OFFSET, ascii.length, saltSeeds[i]);
+        }
+        return RowFactory.create(fields);
+      }
       UTF8String lower = text == null ? null : UTF8String.fromString(text).toLowerCase();
       for (int i = 0; i < saltSeeds.length; i++) {
         fields[i + 1] = lower == null ? saltSeeds[i] : hash(lower, saltSeeds[i]);
       }
       return RowFactory.create(fields);
+    }
+
+    /**
+     * An all-ASCII text's bytes lower-cased (A-Z to a-z: what UTF8String.toLowerCase does
+     * to ASCII, without a Character.toLowerCase call per byte), else null. One branch-free
+     * pass; the check for a non-ASCII character comes at the end.
+     */
+    private static byte[] lowerAscii(String text) {
+      int n = text.length();
+      byte[] out = new byte[n];
+      int any = 0;
+      for (int i = 0; i < n; i++) {
+        int c = text.charAt(i);
+        any |= c;
+        out[i] = (byte) (c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+      }
+      return any < ASCII ? out : null;
     }
 
     private static long hash(UTF8String value, long seed) {
