@@ -78,7 +78,8 @@ ASSUMED_SURVIVAL = 0.5
 #: aggregation before the shuffle removes next to nothing and costs a hash-map insert
 #: per row: run one aggregation after the shuffle instead. Smaller post-shuffle
 #: partitions keep each task's hash map small. Measured on 1 GB: 12.4 s -> 8.2 s
-#: (docs/benchmarks.md). Global aggregations elsewhere (counts) keep their partial step.
+#: (docs/benchmarks.md). The counts by label or stratum elsewhere, with a handful of
+#: groups, keep their partial step (and Spark never skips it for a global aggregation).
 DEDUPLICATION_CONF: Mapping[str, str] = {
     "spark.sql.execution.bypassPartialAggregation": "true",
     "spark.sql.adaptive.advisoryPartitionSizeInBytes": "16m",
