@@ -25,11 +25,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from amazon_sentiment.etl.io import MANIFEST_NAME
+from amazon_sentiment.etl.manifest import RUN_FIELDS
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
-MANIFEST = "_manifest.json"
-#: Manifest fields that differ between runs of the same code on the same input.
-RUN_FIELDS = ("started_at", "duration_seconds", "output_path", "settings")
 
 
 def main() -> None:
@@ -42,31 +42,31 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
 
+    refs = {"old": args.old, "new": args.new}
     with tempfile.TemporaryDirectory(prefix="etl-ab-") as scratch:
         root = Path(scratch)
-        checkouts = {
-            side: checkout(ref, root / side) for side, ref in (("old", args.old), ("new", args.new))
-        }
+        checkouts: dict[str, Path] = {}
         try:
-            runs: dict[str, list[float]] = {"old": [], "new": []}
+            for side, ref in refs.items():
+                checkouts[side] = checkout(ref, root / side)
+            runs: dict[str, list[float]] = {side: [] for side in refs}
             for repeat in range(args.repeats):
-                for side, checkout_dir in checkouts.items():
-                    output = root / f"out-{side}-{repeat}"
-                    seconds = run_etl(checkout_dir, output, args)
+                for side, folder in checkouts.items():
+                    seconds = run_etl(folder, root / f"out-{side}-{repeat}", args)
                     runs[side].append(seconds)
                     print(
-                        f"{time.strftime('%H:%M:%S')} {side} ({revision(checkout_dir)}) "
+                        f"{time.strftime('%H:%M:%S')} {side} ({refs[side]}) "
                         f"repeat {repeat}: {seconds:.1f} s",
                         flush=True,
                     )
             same = same_output(root / "out-old-0", root / "out-new-0")
         finally:
-            for checkout_dir in checkouts.values():
+            for folder in checkouts.values():
                 subprocess.run(
-                    ["git", "-C", str(REPO), "worktree", "remove", "--force", str(checkout_dir)],
+                    ["git", "-C", str(REPO), "worktree", "remove", "--force", str(folder)],
                     check=False,
                 )
-    report(args, checkouts, runs, same)
+    report(args, runs, same)
 
 
 def checkout(ref: str, folder: Path) -> Path:
@@ -76,15 +76,6 @@ def checkout(ref: str, folder: Path) -> Path:
     )
     subprocess.run(["uv", "sync", "--locked", "--all-extras", "--quiet"], cwd=folder, check=True)
     return folder
-
-
-def revision(folder: Path) -> str:
-    return subprocess.run(
-        ["git", "-C", str(folder), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
 
 
 def run_etl(folder: Path, output: Path, args: argparse.Namespace) -> float:
@@ -112,7 +103,7 @@ def same_output(old: Path, new: Path) -> dict[str, bool]:
     import pandas as pd
 
     def manifest(folder: Path) -> dict[str, object]:
-        fields = json.loads((folder / MANIFEST).read_text())
+        fields = json.loads((folder / MANIFEST_NAME).read_text())
         return {key: value for key, value in fields.items() if key not in RUN_FIELDS}
 
     def rows(folder: Path) -> pd.DataFrame:
@@ -121,12 +112,7 @@ def same_output(old: Path, new: Path) -> dict[str, bool]:
     return {"rows": rows(old).equals(rows(new)), "manifest": manifest(old) == manifest(new)}
 
 
-def report(
-    args: argparse.Namespace,
-    checkouts: dict[str, Path],
-    runs: dict[str, list[float]],
-    same: dict[str, bool],
-) -> None:
+def report(args: argparse.Namespace, runs: dict[str, list[float]], same: dict[str, bool]) -> None:
     medians = {side: statistics.median(seconds) for side, seconds in runs.items()}
     change = medians["new"] / medians["old"] - 1
     print("\n| revision | runs (s) | median s |\n| --- | --- | ---: |")

@@ -11,20 +11,11 @@ from pyspark.sql import SparkSession
 
 from amazon_sentiment.etl.io import MANIFEST_NAME
 from amazon_sentiment.etl.job import run_etl
+from amazon_sentiment.etl.manifest import RUN_FIELDS
 from tests.fixtures.golden_sample import BUNDLED_SAMPLE, golden_sample_settings
 
 # Small enough that balancing really undersamples both classes (prefilter below 1).
 TARGET_ROWS = 3_000
-
-# Fields that describe the run rather than the sample.
-RUN_FIELDS = (
-    "input_path",
-    "input_files",
-    "output_path",
-    "started_at",
-    "duration_seconds",
-    "settings",
-)
 
 
 def rewrite(spark: SparkSession, files: int, folder: Path) -> Path:

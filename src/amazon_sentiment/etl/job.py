@@ -141,10 +141,10 @@ def run_etl(settings: Settings) -> EtlResult:
                 seed=settings.seed,
             ).persist(StorageLevel.DISK_ONLY)
             cached.append(keyed)
-            deduped = deduplicate(keyed, fractions=fractions, seed=settings.seed)
+            deduped, dedup_dropped, stratum_counts = deduplicate(
+                keyed, fractions=fractions, seed=settings.seed
+            )
             cached.append(deduped)
-            with session_conf(spark, DEDUPLICATION_CONF):  # the first action runs it
-                dedup_dropped, stratum_counts = _count_deduplication(deduped)
             rows_dropped = _drop_reason_counts(drop_reasons)
             rows_kept = rows_dropped.pop("")
             rows_read = rows_kept + sum(rows_dropped.values())
@@ -232,17 +232,26 @@ def run_etl(settings: Settings) -> EtlResult:
     return EtlResult(output_path=settings.golden_sample_path, manifest=manifest)
 
 
-def deduplicate(keyed: DataFrame, *, fractions: dict[str, float], seed: int) -> DataFrame:
-    """One row per review id, then per text, with its split and sampling key; cached.
+def deduplicate(
+    keyed: DataFrame, *, fractions: dict[str, float], seed: int
+) -> tuple[DataFrame, dict[str, int], dict[Stratum, int]]:
+    """One row per review id, then per text, with its split and sampling key, cached;
+    the rows each step removed, and the distinct texts per (split, label).
 
-    Planned under :data:`DEDUPLICATION_CONF`; run it (its first action) under it too,
-    since adaptive execution plans each stage again as the previous one finishes.
+    Planned and run (the count is its first action) under :data:`DEDUPLICATION_CONF`:
+    adaptive execution plans each stage again as the previous one finishes.
     """
     with session_conf(keyed.sparkSession, DEDUPLICATION_CONF):
         by_id = transforms.dedupe_by_review_id(keyed.select(*KEY_COLUMNS))
-        return transforms.with_draws(
+        deduped = transforms.with_draws(
             transforms.dedupe_by_text(by_id), fractions=fractions, seed=seed
         ).persist(StorageLevel.DISK_ONLY)
+        try:
+            dropped, stratum_counts = _count_deduplication(deduped)
+        except BaseException:
+            deduped.unpersist()
+            raise
+    return deduped, dropped, stratum_counts
 
 
 @contextmanager

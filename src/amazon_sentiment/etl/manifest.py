@@ -15,6 +15,17 @@ DUPLICATE_TEXT = "duplicate_text"
 CONFLICTING_LABELS = "conflicting_labels"
 BALANCING = "balancing"
 
+#: Fields that describe the run rather than the sample: two runs that wrote the same
+#: sample (same input content, settings and code) differ only in these.
+RUN_FIELDS = (
+    "input_path",
+    "input_files",
+    "output_path",
+    "started_at",
+    "duration_seconds",
+    "settings",
+)
+
 
 @dataclass(frozen=True)
 class GoldenSampleManifest:

@@ -94,9 +94,7 @@ def clean_reviews(reviews: DataFrame) -> DataFrame:
     """
     raw_text = joined_review(F.col("review_headline"), F.col("review_body"))
     return with_clean_text_and_keys(
-        reviews,
-        F.when(F.col("drop_reason").isNull(), raw_text).cast(T.StringType()),
-        keys=TEXT_KEYS,
+        reviews, F.when(F.col("drop_reason").isNull(), raw_text).cast(T.StringType())
     )
 
 
