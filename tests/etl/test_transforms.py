@@ -275,8 +275,11 @@ def texts_frame(spark: SparkSession, count: int) -> DataFrame:
 
 
 def keyed_texts_frame(spark: SparkSession, count: int) -> DataFrame:
-    return texts_frame(spark, count).withColumn(
-        "text_key", F.xxhash64(F.lit("text"), F.lower("text"))
+    return texts_frame(spark, count).withColumns(
+        {
+            "text_key": F.xxhash64(F.lit("text"), F.lower("text")),
+            "text_check": F.xxhash64(F.lit("check"), F.lower("text")),
+        }
     )
 
 
@@ -346,37 +349,98 @@ def test_prefilter_fraction_leaves_a_margin() -> None:
     assert 0.01 < fraction < 0.0125
 
 
-def balanced(frame: DataFrame, rows_per_class: dict[str, int], fraction: float) -> DataFrame:
-    strata = {(split, label): fraction for split in FRACTIONS for label in (0, 1)}
-    candidates = transforms.prefilter_strata(frame, key_fractions=strata)
-    return transforms.take_lowest_keys(candidates, rows_per_class=rows_per_class)
+def test_expected_band_surrounds_the_expected_cutoff() -> None:
+    assert transforms.expected_band(0, 100) == (0.0, 1.0)
+    assert transforms.expected_band(100, 100).high == 1.0
+    low, high = transforms.expected_band(10_000, 1_000_000)
+    assert 0.009 < low < 0.01 < high < 0.011
+    assert transforms.expected_band(1_000, 10) == (1.0, 1.0)  # counts that are off
+    band = transforms.KeyBand(0.5, 0.5)
+    for _ in range(30):
+        band = transforms.widened_band(band)
+    assert band == (0.0, 1.0)
 
 
-def test_balancing_is_exact_and_ignores_prefilter_and_partitioning(spark: SparkSession) -> None:
+def test_cutoff_in_band_counts_the_rows_below_it() -> None:
+    band = [
+        transforms.Cutoff(0.30, 5, 1),
+        transforms.Cutoff(0.20, 9, 9),
+        transforms.Cutoff(0.20, 3, 7),
+        transforms.Cutoff(0.20, 3, 2),
+    ]
+    # Ten rows lie below the band; in order the band reads (0.20, 3, 2), (0.20, 3, 7), ...
+    assert transforms.cutoff_in_band(11, 10, band) == (0.20, 3, 2)
+    assert transforms.cutoff_in_band(12, 10, band) == (0.20, 3, 7)
+    assert transforms.cutoff_in_band(14, 10, band) == (0.30, 5, 1)
+    assert transforms.cutoff_in_band(10, 10, band) is None  # before the band
+    assert transforms.cutoff_in_band(15, 10, band) is None  # past it
+
+
+def lowest_rows(
+    frame: DataFrame, rows_per_class: dict[str, int]
+) -> set[tuple[str, int, str]]:
+    """The balancing rule spelled out on the driver: each stratum's first rows in order."""
+    by_stratum: dict[tuple[str, int], list[tuple[float, int, int, str]]] = {}
+    for row in frame.collect():
+        by_stratum.setdefault((row["split"], row["label"]), []).append(
+            (row["sampling_key"], row["text_key"], row["text_check"], row["text"])
+        )
+    return {
+        (split, label, text)
+        for (split, label), rows in by_stratum.items()
+        for *_order, text in sorted(rows)[: rows_per_class[split]]
+    }
+
+
+def chosen_rows(
+    frame: DataFrame, counts: dict[tuple[str, int], int], rows_per_class: dict[str, int]
+) -> set[tuple[str, int, str]]:
+    chosen, _cutoffs = job.choose_rows(frame, counts, rows_per_class)
+    return {(row["split"], row["label"], row["text"]) for row in chosen.collect()}
+
+
+def test_balancing_keeps_each_stratums_lowest_keys_exactly(spark: SparkSession) -> None:
     frame = transforms.with_draws(keyed_texts_frame(spark, 6_000), fractions=FRACTIONS, seed=1)
-    rows_per_class = {"train": 1_000, "validation": 120, "test": 80}
-    sample = balanced(frame, rows_per_class, fraction=0.6)
     counts = {
         (row["split"], row["label"]): row["count"]
-        for row in sample.groupBy("split", "label").count().collect()
+        for row in frame.groupBy("split", "label").count().collect()
     }
-    assert counts == {
-        (split, label): rows for split, rows in rows_per_class.items() for label in (0, 1)
-    }
-    # The lowest keys win whatever the prefilter let through and however rows are spread.
-    assertDataFrameEqual(sample, balanced(frame, rows_per_class, fraction=1.0), checkRowOrder=False)
-    assertDataFrameEqual(
-        sample, balanced(frame.repartition(5), rows_per_class, fraction=0.9), checkRowOrder=False
-    )
-    threshold = sample.groupBy("split", "label").agg(F.max("sampling_key").alias("top"))
-    left_out = frame.join(sample, ["text"], "left_anti").join(threshold, ["split", "label"])
-    assert left_out.filter(F.col("sampling_key") < F.col("top")).count() == 0
+    rows_per_class = {"train": 1_000, "validation": 120, "test": 80}
+    expected = lowest_rows(frame, rows_per_class)
+    assert len(expected) == 2 * sum(rows_per_class.values())
+    assert chosen_rows(frame, counts, rows_per_class) == expected
+    # However the rows are spread, and even when the counts the bands come from are off
+    # (the band misses and is widened until it holds the cutoff).
+    assert chosen_rows(frame.repartition(5), counts, rows_per_class) == expected
+    for factor in (10, 0.1):
+        wrong = {stratum: max(1, int(rows * factor)) for stratum, rows in counts.items()}
+        assert chosen_rows(frame, wrong, rows_per_class) == expected
+    # A stratum that keeps all its rows, and one that keeps none.
+    everything = {"train": min(counts[("train", 0)], counts[("train", 1)]), "validation": 0,
+                  "test": 5}
+    assert chosen_rows(frame, counts, everything) == lowest_rows(frame, everything)
 
 
-def test_prefilter_strata_keeps_rows_below_their_stratum_fraction(spark: SparkSession) -> None:
-    frame = spark.createDataFrame(
-        [("train", 0, 0.05), ("train", 0, 0.5), ("train", 1, 0.5), ("test", 1, 0.01)],
-        "split string, label int, sampling_key double",
-    )
-    kept = transforms.prefilter_strata(frame, key_fractions={("train", 0): 0.1, ("train", 1): 0.6})
-    assertDataFrameEqual(kept, [("train", 0, 0.05), ("train", 1, 0.5)], checkRowOrder=False)
+def test_balancing_tells_a_stratum_with_too_few_rows(spark: SparkSession) -> None:
+    frame = transforms.with_draws(keyed_texts_frame(spark, 200), fractions=FRACTIONS, seed=1)
+    counts = {(split, label): 1_000 for split in FRACTIONS for label in (0, 1)}
+    with pytest.raises(RuntimeError, match="balancing bug"):
+        job.choose_rows(frame, counts, {"train": 500, "validation": 1, "test": 1})
+
+
+def test_output_files_are_runs_of_the_output_order_of_about_equal_size(
+    spark: SparkSession,
+) -> None:
+    frame = transforms.with_draws(keyed_texts_frame(spark, 20_000), fractions=FRACTIONS, seed=3)
+    counts = {
+        (row["split"], row["label"]): row["count"]
+        for row in frame.groupBy("split", "label").count().collect()
+    }
+    rows_per_class = {"train": 4_000, "validation": 500, "test": 500}
+    chosen, cutoffs = job.choose_rows(frame, counts, rows_per_class)
+    top_keys = {stratum: cutoff.sampling_key for stratum, cutoff in cutoffs.items()}
+    placed = chosen.withColumn("file", transforms.output_file(rows_per_class, top_keys, 4))
+    files = [row["file"] for row in placed.orderBy("split", "sampling_key").collect()]
+    assert files == sorted(files)  # never back to an earlier file along the order
+    sizes = [files.count(index) for index in range(4)]
+    assert all(2_000 < size < 3_000 for size in sizes), sizes

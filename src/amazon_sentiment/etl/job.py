@@ -32,6 +32,7 @@ from amazon_sentiment.etl.manifest import (
     GoldenSampleManifest,
 )
 from amazon_sentiment.etl.schemas import GOLDEN_SAMPLE_SCHEMA, LABELS, SPLITS
+from amazon_sentiment.etl.transforms import Stratum
 from amazon_sentiment.etl.session import build_spark_session
 from amazon_sentiment.settings import Settings
 from amazon_sentiment.text import CLEANING_RULES_VERSION
@@ -57,7 +58,6 @@ ETL_SETTINGS = (
     "spark_shuffle_partitions",
 )
 
-Stratum = tuple[str, int]
 
 #: What deduplication works on: the id and a few fixed-width values per row, never text.
 KEY_COLUMNS = (
@@ -166,9 +166,11 @@ def run_etl(settings: Settings) -> EtlResult:
             rows_per_class = transforms.balanced_rows_per_class(
                 stratum_counts, target_rows=settings.target_rows, fractions=fractions
             )
-            chosen, highest_keys = _choose_rows(eligible, stratum_counts, rows_per_class)
-            cached.append(chosen)
-            if all(key < text_thresholds[label] for label, key in highest_keys.items()):
+            chosen, cutoffs = choose_rows(eligible, stratum_counts, rows_per_class)
+            if all(
+                cutoff.sampling_key < text_thresholds[label]
+                for (_split, label), cutoff in cutoffs.items()
+            ):
                 texts = keyed.filter(F.col("text").isNotNull())
             else:
                 # More rows were dropped than the thresholds allowed for: read the
@@ -181,7 +183,7 @@ def run_etl(settings: Settings) -> EtlResult:
                     seed=settings.seed,
                 )
             golden_sample = texts.join(F.broadcast(chosen.select("row_id")), "row_id", "left_semi")
-            _write_golden_sample(golden_sample, staging.text, sum(rows_per_class.values()) * 2)
+            _write_golden_sample(golden_sample, staging.text, rows_per_class, cutoffs)
             split_counts = _written_split_counts(spark.read.parquet(staging.text))
             expected = {
                 split: dict.fromkeys(LABELS.values(), rows)
@@ -401,61 +403,69 @@ def _class_counts(stratum_counts: dict[Stratum, int]) -> ClassCounts:
     }
 
 
-def _choose_rows(
-    eligible: DataFrame, stratum_counts: dict[Stratum, int], rows_per_class: dict[str, int]
-) -> tuple[DataFrame, dict[int, float]]:
-    """The rows of the golden sample (their keys, cached), and the highest key per label.
+def choose_rows(
+    eligible: DataFrame, stratum_counts: Mapping[Stratum, int], rows_per_class: Mapping[str, int]
+) -> tuple[DataFrame, dict[Stratum, transforms.Cutoff]]:
+    """The rows of the golden sample and the last row each (split, label) stratum keeps.
 
-    Each stratum's lowest keys win. Ranking a whole stratum would sort it in one task,
-    so rows are first prefiltered by key to a little over the quota
-    (:func:`transforms.prefilter_fraction`). Any
-    threshold passing at least the quota gives the same rows (the lowest keys are all
-    below it); a stratum that comes up short (about one run in a billion) is widened
-    to all its rows.
+    Each stratum keeps its ``rows_per_class[split]`` first rows in
+    :data:`transforms.BALANCING_ORDER`, lowest sampling key first. Ranking a whole
+    stratum would sort it in one task. Instead: keys are uniform, so a stratum's cutoff
+    lies near ``wanted / available``; one pass counts each stratum's rows below a band
+    around it (:func:`transforms.expected_band`) and collects the few thousand in it, and
+    the cutoff is found among those. A band that misses (about one run in a billion, or
+    counts that are off) is widened and the pass repeated; any band holding the cutoff
+    gives the same rows.
     """
-    fractions = {
-        stratum: transforms.prefilter_fraction(rows_per_class[stratum[0]], available)
-        for stratum, available in stratum_counts.items()
+    wanted = {stratum: rows_per_class[stratum[0]] for stratum in stratum_counts}
+    bands = {
+        stratum: transforms.expected_band(rows, stratum_counts[stratum])
+        for stratum, rows in wanted.items()
+        if rows > 0
     }
-    for _attempt in range(2):
-        chosen = (
-            transforms.take_lowest_keys(
-                transforms.prefilter_strata(eligible, key_fractions=fractions),
-                rows_per_class=rows_per_class,
-            )
-            .select("row_id", "split", "label", "sampling_key")
-            .persist(StorageLevel.MEMORY_AND_DISK)
-        )
-        totals = (
-            chosen.groupBy("split", "label")
-            .agg(F.count(F.lit(1)).alias("rows"), F.max("sampling_key").alias("top"))
-            .collect()
-        )
-        counts = {(row["split"], row["label"]): int(row["rows"]) for row in totals}
-        short = [
-            stratum
-            for stratum in fractions
-            if counts.get(stratum, 0) < rows_per_class[stratum[0]] and fractions[stratum] < 1.0
-        ]
-        if not short:
-            highest: dict[int, float] = {}
-            for row in totals:
-                label = int(row["label"])
-                highest[label] = max(highest.get(label, 0.0), float(row["top"]))
-            return chosen, highest
-        log.info("prefilter kept too few rows of %s: widening to all", short)
-        chosen.unpersist()
-        fractions.update(dict.fromkeys(short, 1.0))
-    raise AssertionError("unreachable: a stratum widened to all its rows cannot be short")
+    cutoffs: dict[Stratum, transforms.Cutoff] = {}
+    while bands:
+        summary = {
+            (row["split"], int(row["label"])): row
+            for row in transforms.band_summary(eligible, bands).collect()
+        }
+        missed: dict[Stratum, transforms.KeyBand] = {}
+        for stratum, band in bands.items():
+            row = summary.get(stratum)
+            below = int(row["below"]) if row is not None else 0
+            in_band = [transforms.Cutoff(*order) for order in row["band"]] if row is not None else []
+            cutoff = transforms.cutoff_in_band(wanted[stratum], below, in_band)
+            if cutoff is not None:
+                cutoffs[stratum] = cutoff
+            elif band == (0.0, 1.0):
+                raise RuntimeError(
+                    f"balancing bug: stratum {stratum} has {below + len(in_band)} rows, "
+                    f"fewer than the {wanted[stratum]} it should keep"
+                )
+            else:
+                missed[stratum] = transforms.widened_band(band)
+        if missed:
+            log.info("balancing: the cutoff of %s lay outside its band: widening", sorted(missed))
+        bands = missed
+    return transforms.at_or_below_cutoffs(eligible, cutoffs), cutoffs
 
 
-def _write_golden_sample(golden_sample: DataFrame, path: str, rows: int) -> None:
-    """Write in the declared schema, in a stable order, as a few files."""
-    files = max(1, -(-rows // ROWS_PER_OUTPUT_FILE))
-    order = ["split", "sampling_key", "row_id"]
+def _write_golden_sample(
+    golden_sample: DataFrame,
+    path: str,
+    rows_per_class: Mapping[str, int],
+    cutoffs: Mapping[Stratum, transforms.Cutoff],
+) -> None:
+    """Write in the declared schema, in a stable order (split, sampling key, row), as a few
+    files, each a run of that order (:func:`transforms.output_file`), without sampling
+    the rows for range boundaries first."""
+    files = max(1, -(-2 * sum(rows_per_class.values()) // ROWS_PER_OUTPUT_FILE))
+    output_file = transforms.output_file(
+        rows_per_class, {stratum: cutoff.sampling_key for stratum, cutoff in cutoffs.items()}, files
+    )
     (
-        golden_sample.repartitionByRange(files, *order)
-        .sortWithinPartitions(*order)
+        golden_sample.repartitionById(files, output_file)
+        .sortWithinPartitions("split", "sampling_key", "row_id")
         .select(
             *[
                 F.col(field.name).cast(field.dataType).alias(field.name)

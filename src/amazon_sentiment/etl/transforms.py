@@ -9,9 +9,10 @@ number of rows each surviving row stands for, so one pass counts what they remov
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -36,6 +37,30 @@ ROW_DROP_REASONS: tuple[str, ...] = (
     NEUTRAL_RATING,
     TOO_SHORT,
 )
+
+#: A stratum of balancing: (split, label).
+Stratum = tuple[str, int]
+#: The order balancing takes a stratum's rows in: by sampling key, then (for equal keys,
+#: which only a collision of 64-bit hashes gives) by the text's two keys, which
+#: deduplication leaves unique. A total order, so the rows taken never depend on how
+#: rows are spread over partitions.
+BALANCING_ORDER = ("sampling_key", "text_key", "text_check")
+
+
+class Cutoff(NamedTuple):
+    """The last row a stratum keeps, in :data:`BALANCING_ORDER`."""
+
+    sampling_key: float
+    text_key: int
+    text_check: int
+
+
+class KeyBand(NamedTuple):
+    """Sampling keys from ``low`` (included) to ``high`` (excluded)."""
+
+    low: float
+    high: float
+
 
 # 2**53: a non-negative 53-bit integer divided by it is an exact double in [0, 1).
 _UNIT_INTERVAL_SCALE = float(2**53)
@@ -253,45 +278,110 @@ def with_sampling_key(reviews: DataFrame, *, seed: int) -> DataFrame:
     )
 
 
-def prefilter_strata(
-    reviews: DataFrame, *, key_fractions: Mapping[tuple[str, int], float]
-) -> DataFrame:
-    """Keep rows whose ``sampling_key`` is below their (split, label) stratum's fraction.
+def expected_band(wanted: int, available: int) -> KeyBand:
+    """Sampling keys that hold a stratum's ``wanted``-th lowest key, but for ~1 run in 10**9.
 
-    This is ``sampleBy`` with a deterministic key instead of a per-partition random
-    generator: a stratum keeps about ``fraction`` of its rows, and always the same ones.
+    Keys are uniform in [0, 1): about ``available * x`` of the stratum's keys lie below
+    ``x``, give or take the square root of that. Six standard deviations either side of
+    ``wanted / available`` (and ten rows) make the band miss as rarely as
+    :func:`prefilter_fraction` falls short.
     """
-    threshold: Column | None = None
-    for (split, label), fraction in key_fractions.items():
-        condition = (F.col("split") == split) & (F.col("label") == label)
-        value = F.lit(float(fraction))
-        threshold = (
-            F.when(condition, value) if threshold is None else threshold.when(condition, value)
-        )
-    if threshold is None:
-        return reviews.limit(0)
-    return reviews.filter(F.col("sampling_key") < threshold.otherwise(F.lit(-1.0)))
+    if wanted <= 0 or available <= 0:
+        return KeyBand(0.0, 1.0)
+    margin = 6.0 * math.sqrt(wanted) + 10.0
+    high = min(1.0, (wanted + margin) / available)
+    return KeyBand(min(high, max(0.0, (wanted - margin) / available)), high)
 
 
-def take_lowest_keys(candidates: DataFrame, *, rows_per_class: Mapping[str, int]) -> DataFrame:
-    """Exactly ``rows_per_class[split]`` rows of each label in each split: the lowest keys.
+def widened_band(band: KeyBand) -> KeyBand:
+    """``band`` with four times its width added on either side (within [0, 1])."""
+    width = max(band.high - band.low, 1e-9)
+    return KeyBand(max(0.0, band.low - 4 * width), min(1.0, band.high + 4 * width))
 
-    Ties of the hash are broken by ``text_key``, unique after deduplication, so the
-    order is total and the result does not depend on partitioning.
-    """
-    quota: Column = F.lit(0)
-    for split, rows in rows_per_class.items():
-        quota = F.when(F.col("split") == split, F.lit(rows)).otherwise(quota)
-    order = Window.partitionBy("split", "label").orderBy("sampling_key", "text_key")
-    # One shuffle partition per stratum (hash-placed; the two large train strata land
-    # apart): adaptive execution would otherwise merge these small partitions and rank
-    # every stratum in one task.
-    spread = candidates.repartition(len(SPLITS) * 2, "split", "label")
+
+def band_summary(reviews: DataFrame, bands: Mapping[Stratum, KeyBand]) -> DataFrame:
+    """Per (split, label) stratum with a band: ``below``, its rows with a sampling key
+    below the band, and ``band``, the balancing order (:data:`BALANCING_ORDER`) of each
+    row in it. Strata without a band are left out."""
+    key = F.col("sampling_key")
+    low = _by_stratum({stratum: band.low for stratum, band in bands.items()}, default=-1.0)
+    high = _by_stratum({stratum: band.high for stratum, band in bands.items()}, default=-1.0)
     return (
-        spread.withColumn("stratum_rank", F.row_number().over(order))
-        .filter(F.col("stratum_rank") <= quota)
-        .drop("stratum_rank")
+        reviews.withColumns({"_low": low, "_high": high})
+        .filter(key < F.col("_high"))
+        .groupBy("split", "label")
+        .agg(
+            F.count_if(key < F.col("_low")).alias("below"),
+            F.collect_list(
+                F.when(key >= F.col("_low"), F.struct(*BALANCING_ORDER))
+            ).alias("band"),
+        )
     )
+
+
+def cutoff_in_band(wanted: int, below: int, band: Iterable[Cutoff]) -> Cutoff | None:
+    """The ``wanted``-th row of a stratum in balancing order, from the ``below`` rows before
+    its band and the rows in it; None when the band does not hold it."""
+    position = wanted - below - 1
+    in_order = sorted(band)
+    if not 0 <= position < len(in_order):
+        return None
+    return in_order[position]
+
+
+def at_or_below_cutoffs(reviews: DataFrame, cutoffs: Mapping[Stratum, Cutoff]) -> DataFrame:
+    """Rows at or before their (split, label) stratum's cutoff in balancing order; rows of
+    strata without one are dropped."""
+    key, text_key, text_check = (F.col(name) for name in BALANCING_ORDER)
+    keep: Column = F.lit(False)
+    for (split, label), (top_key, top_text_key, top_text_check) in cutoffs.items():
+        in_stratum = (F.col("split") == split) & (F.col("label") == label)
+        at_or_below = (key < F.lit(top_key)) | (
+            (key == F.lit(top_key))
+            & (
+                (text_key < F.lit(top_text_key))
+                | ((text_key == F.lit(top_text_key)) & (text_check <= F.lit(top_text_check)))
+            )
+        )
+        keep = F.when(in_stratum, at_or_below).otherwise(keep)
+    return reviews.filter(keep)
+
+
+def output_file(
+    rows_per_class: Mapping[str, int], top_keys: Mapping[Stratum, float], files: int
+) -> Column:
+    """A chosen row's output file, 0 to ``files - 1``: each file holds a run of the output
+    order (split, then sampling key), the runs about equal in size.
+
+    The row's place in that order is estimated from its key: keys are uniform, so about
+    ``rows * key / top`` of a stratum's ``rows`` chosen rows, whose highest key is
+    ``top``, lie below ``key``. The estimate never decreases along the order, so each
+    file's rows come before the next file's.
+    """
+    key = F.col("sampling_key")
+    place: Column | None = None
+    before = 0
+    for split in sorted(SPLITS):  # the order Spark sorts the split names in
+        within: Column = F.lit(float(before))
+        for (stratum_split, _label), top in top_keys.items():
+            if stratum_split == split:
+                share = F.lit(1.0) if top <= 0 else F.least(F.lit(1.0), key / F.lit(top))
+                within = within + share * F.lit(float(rows_per_class[split]))
+        is_split = F.col("split") == split
+        place = F.when(is_split, within) if place is None else place.when(is_split, within)
+        before += 2 * rows_per_class[split]
+    assert place is not None
+    rows_per_file = max(before, 1) / files
+    return F.least(F.lit(files - 1), F.floor(place / F.lit(rows_per_file))).cast(T.IntegerType())
+
+
+def _by_stratum(values: Mapping[Stratum, float], *, default: float) -> Column:
+    """A column holding the value of each row's (split, label) stratum, else ``default``."""
+    column: Column = F.lit(default)
+    for (split, label), value in values.items():
+        in_stratum = (F.col("split") == split) & (F.col("label") == label)
+        column = F.when(in_stratum, F.lit(float(value))).otherwise(column)
+    return column
 
 
 def _first_reason(reviews: DataFrame, reason: Column) -> Column:
@@ -338,7 +428,7 @@ def prefilter_fraction(wanted: int, available: int) -> float:
     """The key threshold that lets ``wanted`` of ``available`` rows through, with margin.
 
     Keys are uniform, so about ``available * fraction`` rows pass; six standard
-    deviations on top make a shortfall (handled by widening to 1) vanishingly rare.
+    deviations on top make a shortfall (the caller's to handle) vanishingly rare.
     """
     if wanted <= 0 or available <= 0:
         return 0.0
