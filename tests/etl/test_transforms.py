@@ -376,9 +376,7 @@ def test_cutoff_in_band_counts_the_rows_below_it() -> None:
     assert transforms.cutoff_in_band(15, 10, band) is None  # past it
 
 
-def lowest_rows(
-    frame: DataFrame, rows_per_class: dict[str, int]
-) -> set[tuple[str, int, str]]:
+def lowest_rows(frame: DataFrame, rows_per_class: dict[str, int]) -> set[tuple[str, int, str]]:
     """The balancing rule spelled out on the driver: each stratum's first rows in order."""
     by_stratum: dict[tuple[str, int], list[tuple[float, int, int, str]]] = {}
     for row in frame.collect():
@@ -416,8 +414,11 @@ def test_balancing_keeps_each_stratums_lowest_keys_exactly(spark: SparkSession) 
         wrong = {stratum: max(1, int(rows * factor)) for stratum, rows in counts.items()}
         assert chosen_rows(frame, wrong, rows_per_class) == expected
     # A stratum that keeps all its rows, and one that keeps none.
-    everything = {"train": min(counts[("train", 0)], counts[("train", 1)]), "validation": 0,
-                  "test": 5}
+    everything = {
+        "train": min(counts[("train", 0)], counts[("train", 1)]),
+        "validation": 0,
+        "test": 5,
+    }
     assert chosen_rows(frame, counts, everything) == lowest_rows(frame, everything)
 
 

@@ -32,8 +32,8 @@ from amazon_sentiment.etl.manifest import (
     GoldenSampleManifest,
 )
 from amazon_sentiment.etl.schemas import GOLDEN_SAMPLE_SCHEMA, LABELS, SPLITS
-from amazon_sentiment.etl.transforms import Stratum
 from amazon_sentiment.etl.session import build_spark_session
+from amazon_sentiment.etl.transforms import Stratum
 from amazon_sentiment.settings import Settings
 from amazon_sentiment.text import CLEANING_RULES_VERSION
 
@@ -433,7 +433,9 @@ def choose_rows(
         for stratum, band in bands.items():
             row = summary.get(stratum)
             below = int(row["below"]) if row is not None else 0
-            in_band = [transforms.Cutoff(*order) for order in row["band"]] if row is not None else []
+            in_band = (
+                [transforms.Cutoff(*order) for order in row["band"]] if row is not None else []
+            )
             cutoff = transforms.cutoff_in_band(wanted[stratum], below, in_band)
             if cutoff is not None:
                 cutoffs[stratum] = cutoff

@@ -312,9 +312,7 @@ def band_summary(reviews: DataFrame, bands: Mapping[Stratum, KeyBand]) -> DataFr
         .groupBy("split", "label")
         .agg(
             F.count_if(key < F.col("_low")).alias("below"),
-            F.collect_list(
-                F.when(key >= F.col("_low"), F.struct(*BALANCING_ORDER))
-            ).alias("band"),
+            F.collect_list(F.when(key >= F.col("_low"), F.struct(*BALANCING_ORDER))).alias("band"),
         )
     )
 
