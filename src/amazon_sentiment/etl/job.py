@@ -69,6 +69,9 @@ KEY_COLUMNS = (
     "row_key",
     "row_id",
 )
+#: What deduplication leaves of each row balancing may choose: its text's keys (from
+#: which its split and sampling key follow), its label, and which input row it is.
+ELIGIBLE_COLUMNS = ("text_key", "text_check", "label", "row_id")
 #: Share of a label's rows assumed to survive cleaning and deduplication when choosing
 #: which texts to keep through deduplication. If fewer survive, the job reads the
 #: chosen rows' texts again: slower, never wrong.
@@ -137,14 +140,13 @@ def run_etl(settings: Settings) -> EtlResult:
             keyed = _keyed_rows(
                 transforms.drop_marked(marked),
                 text_thresholds,
-                fractions=fractions,
                 seed=settings.seed,
             ).persist(StorageLevel.DISK_ONLY)
             cached.append(keyed)
-            deduped, dedup_dropped, stratum_counts = deduplicate(
+            eligible, dedup_dropped, stratum_counts = deduplicate(
                 keyed, fractions=fractions, seed=settings.seed
             )
-            cached.append(deduped)
+            cached.append(eligible)
             rows_dropped = _drop_reason_counts(drop_reasons)
             rows_kept = rows_dropped.pop("")
             rows_read = rows_kept + sum(rows_dropped.values())
@@ -162,11 +164,14 @@ def run_etl(settings: Settings) -> EtlResult:
                         f"deduplication (label {label}); cannot balance the classes"
                     )
 
-            eligible = transforms.drop_conflicting_labels(deduped)
             rows_per_class = transforms.balanced_rows_per_class(
                 stratum_counts, target_rows=settings.target_rows, fractions=fractions
             )
-            chosen, cutoffs = choose_rows(eligible, stratum_counts, rows_per_class)
+            chosen, cutoffs = choose_rows(
+                transforms.with_draws(eligible, fractions=fractions, seed=settings.seed),
+                stratum_counts,
+                rows_per_class,
+            )
             if all(
                 cutoff.sampling_key < text_thresholds[label]
                 for (_split, label), cutoff in cutoffs.items()
@@ -179,10 +184,13 @@ def run_etl(settings: Settings) -> EtlResult:
                 texts = _keyed_rows(
                     transforms.drop_marked(marked),
                     dict.fromkeys(LABELS, 1.0),
-                    fractions=fractions,
                     seed=settings.seed,
                 )
-            golden_sample = texts.join(F.broadcast(chosen.select("row_id")), "row_id", "left_semi")
+            golden_sample = transforms.with_draws(
+                texts.join(F.broadcast(chosen.select("row_id")), "row_id", "left_semi"),
+                fractions=fractions,
+                seed=settings.seed,
+            )
             _write_golden_sample(golden_sample, staging.text, rows_per_class, cutoffs)
             split_counts = _written_split_counts(spark.read.parquet(staging.text))
             expected = {
@@ -237,23 +245,33 @@ def run_etl(settings: Settings) -> EtlResult:
 def deduplicate(
     keyed: DataFrame, *, fractions: dict[str, float], seed: int
 ) -> tuple[DataFrame, dict[str, int], dict[Stratum, int]]:
-    """One row per review id, then per text, with its split and sampling key, cached;
-    the rows each step removed, and the distinct texts per (split, label).
+    """The rows balancing may choose from, cached: one per review id, then per text, none
+    whose text carries both labels, each as :data:`ELIGIBLE_COLUMNS` (its split and
+    sampling key follow from ``text_key``: :func:`transforms.with_draws`); the rows each
+    step removed, and the eligible texts per (split, label).
 
-    Planned and run (the count is its first action) under :data:`DEDUPLICATION_CONF`:
-    adaptive execution plans each stage again as the previous one finishes.
+    Planned and run under :data:`DEDUPLICATION_CONF`: adaptive execution plans each stage
+    again as the previous one finishes. One action builds the cache and, as the rows
+    stream into it, counts them (an observation): no pass over the cache only to count.
     """
     with session_conf(keyed.sparkSession, DEDUPLICATION_CONF):
         by_id = transforms.dedupe_by_review_id(keyed.select(*KEY_COLUMNS))
         deduped = transforms.with_draws(
             transforms.dedupe_by_text(by_id), fractions=fractions, seed=seed
-        ).persist(StorageLevel.DISK_ONLY)
+        )
+        counts = Observation("deduplication")
+        eligible = (
+            transforms.drop_conflicting_labels(_observe_deduplication(deduped, counts))
+            .select(*ELIGIBLE_COLUMNS)
+            .persist(StorageLevel.DISK_ONLY)
+        )
         try:
-            dropped, stratum_counts = _count_deduplication(deduped)
+            eligible.write.format("noop").mode("overwrite").save()
         except BaseException:
-            deduped.unpersist()
+            eligible.unpersist()
             raise
-    return deduped, dropped, stratum_counts
+    dropped, stratum_counts = _deduplication_counts(_observed(counts))
+    return eligible, dropped, stratum_counts
 
 
 @contextmanager
@@ -310,27 +328,23 @@ def _text_thresholds(
     }
 
 
-def _keyed_rows(
-    kept: DataFrame, text_thresholds: dict[int, float], *, fractions: dict[str, float], seed: int
-) -> DataFrame:
-    """``kept`` with its keys; the output columns (id, text, stars, category, date) only
-    below the label's threshold.
+def _keyed_rows(kept: DataFrame, text_thresholds: dict[int, float], *, seed: int) -> DataFrame:
+    """``kept`` as its :data:`KEY_COLUMNS`, and the output columns (id, text, stars,
+    category, date) where its sampling key is below the label's threshold.
 
     ``row_id`` tells apart copies of one row (alike in every column, ``row_key`` too),
     so that the text of exactly one of them is picked up again. It numbers the rows in
     the order they are read: the same on every evaluation of the same input.
     """
-    keyed = transforms.with_draws(
-        transforms.with_keys(kept), fractions=fractions, seed=seed
-    ).withColumn("row_id", F.monotonically_increasing_id())
+    keyed = transforms.with_sampling_key(transforms.with_keys(kept), seed=seed).withColumn(
+        "row_id", F.monotonically_increasing_id()
+    )
     threshold: Column = F.lit(-1.0)
     for label, value in text_thresholds.items():
         threshold = F.when(F.col("label") == label, F.lit(value)).otherwise(threshold)
     wanted = F.col("sampling_key") < threshold
     return keyed.select(
         *KEY_COLUMNS,
-        "split",
-        "sampling_key",
         *[
             F.when(wanted, F.col(name)).alias(name)
             for name in ("review_id", "text", "star_rating", "product_category", "review_date")
@@ -349,29 +363,35 @@ def _observe_drop_reasons(marked: DataFrame, observation: Observation) -> DataFr
 
 
 def _drop_reason_counts(observation: Observation) -> dict[str, int]:
-    """Rows per drop reason; kept rows are counted under ``""``.
-
-    An input with no rows may run no task at all (adaptive execution prunes the empty
-    plan), and then Spark has no metrics to give: every count is zero.
-    """
-    try:
-        counts = observation.get
-    except Py4JJavaError:
-        log.debug("no metrics observed: the input produced no rows", exc_info=True)
-        counts = {}
+    """Rows per drop reason; kept rows are counted under ``""``."""
+    counts = _observed(observation)
     dropped = {name: int(counts.get(name, 0)) for name in transforms.ROW_DROP_REASONS}
     dropped[""] = int(counts.get("kept", 0))
     return dropped
 
 
-def _count_deduplication(deduped: DataFrame) -> tuple[dict[str, int], dict[Stratum, int]]:
-    """Rows removed by each deduplication step, and distinct texts per (split, label).
+def _observed(observation: Observation) -> dict[str, Any]:
+    """What ``observation`` saw; nothing at all for an empty input.
 
-    One aggregation over the deduplicated rows, which carry the counts of the rows
-    they stand for.
+    An input with no rows may run no task at all (adaptive execution prunes the empty
+    plan), and then Spark has no metrics to give.
+    """
+    try:
+        return dict(observation.get)
+    except Py4JJavaError:
+        log.debug("no metrics observed: the input produced no rows", exc_info=True)
+        return {}
+
+
+def _observe_deduplication(deduped: DataFrame, observation: Observation) -> DataFrame:
+    """``deduped``, summing as it streams past the rows each deduplication step removed
+    and counting the texts per (split, label) that no conflict removes.
+
+    The deduplicated rows carry the counts of the rows they stand for.
     """
     conflicting = F.col("conflicting_labels")
-    totals = deduped.agg(
+    return deduped.observe(
+        observation,
         F.sum("review_id_duplicates").alias(DUPLICATE_REVIEW_ID),
         F.sum(F.when(~conflicting, F.col("text_rows") - 1)).alias(DUPLICATE_TEXT),
         F.sum(F.when(conflicting, F.col("text_rows"))).alias(CONFLICTING_LABELS),
@@ -382,14 +402,21 @@ def _count_deduplication(deduped: DataFrame) -> tuple[dict[str, int], dict[Strat
             for split in SPLITS
             for label in LABELS
         ],
-    ).first()
-    assert totals is not None
+    )
+
+
+def _deduplication_counts(
+    totals: Mapping[str, Any],
+) -> tuple[dict[str, int], dict[Stratum, int]]:
+    """Rows removed by each deduplication step, and eligible texts per (split, label)."""
     dropped = {
-        reason: int(totals[reason] or 0)
+        reason: int(totals.get(reason) or 0)
         for reason in (DUPLICATE_REVIEW_ID, DUPLICATE_TEXT, CONFLICTING_LABELS)
     }
     strata = {
-        (split, label): int(totals[f"{split}_{label}"]) for split in SPLITS for label in LABELS
+        (split, label): int(totals.get(f"{split}_{label}") or 0)
+        for split in SPLITS
+        for label in LABELS
     }
     return dropped, strata
 

@@ -359,9 +359,9 @@ public final class RuleCleaner implements UDF1<String, String> {
    * The cleaned text and its keys in one call: the struct (text, key, ...) where key i is
    * Spark's {@code xxhash64(salt_i, lower(text))} (seed 42), the text keys the ETL
    * otherwise computes in SQL (amazon_sentiment.etl.cleaning.text_key_columns). Lower-cased
-   * as Spark's own UTF8String.toLowerCase does (an all-ASCII text directly, any other by
-   * that method) and hashed with Spark's XXH64, on the text the cleaner already holds, so
-   * the text is decoded once for cleaning and keys alike.
+   * as Spark's own UTF8String.toLowerCase does (an all-ASCII text byte by byte, any other
+   * with String.toLowerCase, as that method does) and hashed with Spark's XXH64, on the text
+   * the cleaner already holds, so the text is decoded once for cleaning and keys alike.
    */
   public static final class WithKeys implements UDF1<String, Row> {
     private static final long serialVersionUID = 1L;
@@ -391,7 +391,9 @@ public final class RuleCleaner implements UDF1<String, String> {
         }
         return RowFactory.create(fields);
       }
-      UTF8String lower = text == null ? null : UTF8String.fromString(text).toLowerCase();
+      // What UTF8String.toLowerCase does to a text that is not all ASCII (decode, then
+      // String.toLowerCase, then encode), without first encoding the text to decode it.
+      UTF8String lower = text == null ? null : UTF8String.fromString(text.toLowerCase());
       for (int i = 0; i < saltSeeds.length; i++) {
         fields[i + 1] = lower == null ? saltSeeds[i] : hash(lower, saltSeeds[i]);
       }
