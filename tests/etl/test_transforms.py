@@ -391,8 +391,11 @@ def lowest_rows(frame: DataFrame, rows_per_class: dict[str, int]) -> set[tuple[s
 def chosen_rows(
     frame: DataFrame, counts: dict[tuple[str, int], int], rows_per_class: dict[str, int]
 ) -> set[tuple[str, int, str]]:
-    chosen, _cutoffs = job.choose_rows(frame, counts, rows_per_class)
-    return {(row["split"], row["label"], row["text"]) for row in chosen.collect()}
+    chosen, _cutoffs, candidates = job.choose_rows(frame, counts, rows_per_class)
+    try:
+        return {(row["split"], row["label"], row["text"]) for row in chosen.collect()}
+    finally:
+        candidates.unpersist()
 
 
 def test_balancing_keeps_each_stratums_lowest_keys_exactly(spark: SparkSession) -> None:
@@ -436,7 +439,7 @@ def test_output_files_are_runs_of_the_output_order_of_about_equal_size(
         for row in frame.groupBy("split", "label").count().collect()
     }
     rows_per_class = {"train": 4_000, "validation": 500, "test": 500}
-    chosen, cutoffs = job.choose_rows(frame, counts, rows_per_class)
+    chosen, cutoffs, _candidates = job.choose_rows(frame, counts, rows_per_class)
     top_keys = {stratum: cutoff.sampling_key for stratum, cutoff in cutoffs.items()}
     placed = chosen.withColumn("file", transforms.output_file(rows_per_class, top_keys, 4))
     files = [row["file"] for row in placed.orderBy("split", "sampling_key").collect()]

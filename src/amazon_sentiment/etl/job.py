@@ -167,11 +167,12 @@ def run_etl(settings: Settings) -> EtlResult:
             rows_per_class = transforms.balanced_rows_per_class(
                 stratum_counts, target_rows=settings.target_rows, fractions=fractions
             )
-            chosen, cutoffs = choose_rows(
+            chosen, cutoffs, candidates = choose_rows(
                 transforms.with_draws(eligible, fractions=fractions, seed=settings.seed),
                 stratum_counts,
                 rows_per_class,
             )
+            cached.append(candidates)
             if all(
                 cutoff.sampling_key < text_thresholds[label]
                 for (_split, label), cutoff in cutoffs.items()
@@ -432,17 +433,19 @@ def _class_counts(stratum_counts: dict[Stratum, int]) -> ClassCounts:
 
 def choose_rows(
     eligible: DataFrame, stratum_counts: Mapping[Stratum, int], rows_per_class: Mapping[str, int]
-) -> tuple[DataFrame, dict[Stratum, transforms.Cutoff]]:
-    """The rows of the golden sample and the last row each (split, label) stratum keeps.
+) -> tuple[DataFrame, dict[Stratum, transforms.Cutoff], DataFrame]:
+    """The rows of the golden sample, the last row each (split, label) stratum keeps, and
+    the cached rows they were picked from (the caller unpersists them).
 
     Each stratum keeps its ``rows_per_class[split]`` first rows in
     :data:`transforms.BALANCING_ORDER`, lowest sampling key first. Ranking a whole
     stratum would sort it in one task. Instead: keys are uniform, so a stratum's cutoff
     lies near ``wanted / available``; one pass counts each stratum's rows below a band
     around it (:func:`transforms.expected_band`) and collects the few thousand in it, and
-    the cutoff is found among those. A band that misses (about one run in a billion, or
-    counts that are off) is widened and the pass repeated; any band holding the cutoff
-    gives the same rows.
+    the cutoff is found among those. The same pass caches the rows below each band's
+    end (about the sample's size), from which the chosen rows are then picked. A band
+    that misses (about one run in a billion, or counts that are off) is widened and the
+    pass repeated; any band holding the cutoff gives the same rows.
     """
     wanted = {stratum: rows_per_class[stratum[0]] for stratum in stratum_counts}
     bands = {
@@ -451,32 +454,38 @@ def choose_rows(
         if rows > 0
     }
     cutoffs: dict[Stratum, transforms.Cutoff] = {}
-    while bands:
-        summary = {
-            (row["split"], int(row["label"])): row
-            for row in transforms.band_summary(eligible, bands).collect()
-        }
+    while True:
+        candidates = transforms.below_bands(eligible, bands).persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            summary = {
+                (row["split"], int(row["label"])): row
+                for row in transforms.band_summary(candidates, bands).collect()
+            }
+        except BaseException:
+            candidates.unpersist()
+            raise
         missed: dict[Stratum, transforms.KeyBand] = {}
         for stratum, band in bands.items():
             row = summary.get(stratum)
             below = int(row["below"]) if row is not None else 0
-            in_band = (
-                [transforms.Cutoff(*order) for order in row["band"]] if row is not None else []
-            )
+            orders = row["band"] if row is not None else []
+            in_band = [transforms.Cutoff(*order) for order in orders]
             cutoff = transforms.cutoff_in_band(wanted[stratum], below, in_band)
             if cutoff is not None:
                 cutoffs[stratum] = cutoff
             elif band == (0.0, 1.0):
+                candidates.unpersist()
                 raise RuntimeError(
                     f"balancing bug: stratum {stratum} has {below + len(in_band)} rows, "
                     f"fewer than the {wanted[stratum]} it should keep"
                 )
             else:
                 missed[stratum] = transforms.widened_band(band)
-        if missed:
-            log.info("balancing: the cutoff of %s lay outside its band: widening", sorted(missed))
-        bands = missed
-    return transforms.at_or_below_cutoffs(eligible, cutoffs), cutoffs
+        if not missed:
+            return transforms.at_or_below_cutoffs(candidates, cutoffs), cutoffs, candidates
+        log.info("balancing: the cutoff of %s lay outside its band: widening", sorted(missed))
+        candidates.unpersist()
+        bands.update(missed)
 
 
 def _write_golden_sample(

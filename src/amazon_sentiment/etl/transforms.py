@@ -299,16 +299,22 @@ def widened_band(band: KeyBand) -> KeyBand:
     return KeyBand(max(0.0, band.low - 4 * width), min(1.0, band.high + 4 * width))
 
 
+def below_bands(reviews: DataFrame, bands: Mapping[Stratum, KeyBand]) -> DataFrame:
+    """Rows whose sampling key is below the end of their (split, label) stratum's band;
+    none of strata without one."""
+    high = _by_stratum({stratum: band.high for stratum, band in bands.items()}, default=-1.0)
+    return reviews.filter(F.col("sampling_key") < high)
+
+
 def band_summary(reviews: DataFrame, bands: Mapping[Stratum, KeyBand]) -> DataFrame:
     """Per (split, label) stratum with a band: ``below``, its rows with a sampling key
     below the band, and ``band``, the balancing order (:data:`BALANCING_ORDER`) of each
     row in it. Strata without a band are left out."""
     key = F.col("sampling_key")
     low = _by_stratum({stratum: band.low for stratum, band in bands.items()}, default=-1.0)
-    high = _by_stratum({stratum: band.high for stratum, band in bands.items()}, default=-1.0)
     return (
-        reviews.withColumns({"_low": low, "_high": high})
-        .filter(key < F.col("_high"))
+        below_bands(reviews, bands)
+        .withColumn("_low", low)
         .groupBy("split", "label")
         .agg(
             F.count_if(key < F.col("_low")).alias("below"),
