@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
 
-    refs = {"old": args.old, "new": args.new}
+    refs = {"old": commit_of(args.old), "new": commit_of(args.new)}
     with tempfile.TemporaryDirectory(prefix="etl-ab-") as scratch:
         root = Path(scratch)
         checkouts: dict[str, Path] = {}
@@ -66,7 +66,7 @@ def main() -> None:
                     ["git", "-C", str(REPO), "worktree", "remove", "--force", str(folder)],
                     check=False,
                 )
-    report(args, runs, same)
+    report(args, refs, runs, same)
 
 
 def checkout(ref: str, folder: Path) -> Path:
@@ -112,11 +112,26 @@ def same_output(old: Path, new: Path) -> dict[str, bool]:
     return {"rows": rows(old).equals(rows(new)), "manifest": manifest(old) == manifest(new)}
 
 
-def report(args: argparse.Namespace, runs: dict[str, list[float]], same: dict[str, bool]) -> None:
+def commit_of(ref: str) -> str:
+    """The commit ``ref`` names now (``HEAD`` moves on; the results should not)."""
+    return subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", ref],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def report(
+    args: argparse.Namespace,
+    refs: dict[str, str],
+    runs: dict[str, list[float]],
+    same: dict[str, bool],
+) -> None:
     medians = {side: statistics.median(seconds) for side, seconds in runs.items()}
     change = medians["new"] / medians["old"] - 1
     print("\n| revision | runs (s) | median s |\n| --- | --- | ---: |")
-    for side, ref in (("old", args.old), ("new", args.new)):
+    for side, ref in refs.items():
         listed = ", ".join(f"{seconds:.1f}" for seconds in runs[side])
         print(f"| `{ref}` ({side}) | {listed} | {medians[side]:.1f} |")
     print(
@@ -132,6 +147,7 @@ def report(args: argparse.Namespace, runs: dict[str, list[float]], same: dict[st
                 "command": " ".join(sys.argv),
                 "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                 "revisions": {"old": args.old, "new": args.new},
+                "commits": refs,
                 "input": args.input,
                 "runs": runs,
                 "medians": medians,
