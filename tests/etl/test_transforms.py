@@ -439,10 +439,13 @@ def test_output_files_are_runs_of_the_output_order_of_about_equal_size(
         for row in frame.groupBy("split", "label").count().collect()
     }
     rows_per_class = {"train": 4_000, "validation": 500, "test": 500}
-    chosen, cutoffs, _candidates = job.choose_rows(frame, counts, rows_per_class)
+    chosen, cutoffs, candidates = job.choose_rows(frame, counts, rows_per_class)
     top_keys = {stratum: cutoff.sampling_key for stratum, cutoff in cutoffs.items()}
     placed = chosen.withColumn("file", transforms.output_file(rows_per_class, top_keys, 4))
-    files = [row["file"] for row in placed.orderBy("split", "sampling_key").collect()]
+    try:
+        files = [row["file"] for row in placed.orderBy("split", "sampling_key").collect()]
+    finally:
+        candidates.unpersist()
     assert files == sorted(files)  # never back to an earlier file along the order
     sizes = [files.count(index) for index in range(4)]
     assert all(2_000 < size < 3_000 for size in sizes), sizes
