@@ -14,7 +14,7 @@ from amazon_sentiment.etl.job import run_etl
 from amazon_sentiment.etl.manifest import RUN_FIELDS
 from tests.fixtures.golden_sample import BUNDLED_SAMPLE, golden_sample_settings
 
-# Small enough that balancing really undersamples both classes (prefilter below 1).
+# Small enough that balancing really undersamples both classes (bands below the top key).
 TARGET_ROWS = 3_000
 
 

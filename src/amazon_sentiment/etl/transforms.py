@@ -288,9 +288,9 @@ def expected_band(wanted: int, available: int) -> KeyBand:
     """
     if wanted <= 0 or available <= 0:
         return KeyBand(0.0, 1.0)
-    margin = 6.0 * math.sqrt(wanted) + 10.0
-    high = min(1.0, (wanted + margin) / available)
-    return KeyBand(min(high, max(0.0, (wanted - margin) / available)), high)
+    high = prefilter_fraction(wanted, available)
+    low = (wanted - _six_sigma(wanted)) / available
+    return KeyBand(min(high, max(0.0, low)), high)
 
 
 def widened_band(band: KeyBand) -> KeyBand:
@@ -436,4 +436,10 @@ def prefilter_fraction(wanted: int, available: int) -> float:
     """
     if wanted <= 0 or available <= 0:
         return 0.0
-    return min(1.0, (wanted + 6.0 * math.sqrt(wanted) + 10.0) / available)
+    return min(1.0, (wanted + _six_sigma(wanted)) / available)
+
+
+def _six_sigma(wanted: int) -> float:
+    """Six standard deviations of how many uniform keys fall below an expected ``wanted``
+    (a Poisson count), plus ten rows for small counts."""
+    return 6.0 * math.sqrt(wanted) + 10.0

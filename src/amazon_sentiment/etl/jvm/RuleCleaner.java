@@ -1,5 +1,6 @@
 package amazon_sentiment.etl;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -8,7 +9,6 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.catalyst.expressions.XXH64;
 import org.apache.spark.unsafe.Platform;
-import org.apache.spark.unsafe.types.UTF8String;
 
 /**
  * The shared cleaning rules (amazon_sentiment.text.CLEANING_RULES) applied in one call.
@@ -374,7 +374,7 @@ public final class RuleCleaner implements UDF1<String, String> {
       this.cleaner = cleaner;
       this.saltSeeds = new long[salts.size()];
       for (int i = 0; i < saltSeeds.length; i++) {
-        saltSeeds[i] = hash(UTF8String.fromString(salts.get(i)), SPARK_HASH_SEED);
+        saltSeeds[i] = hash(salts.get(i).getBytes(StandardCharsets.UTF_8), SPARK_HASH_SEED);
       }
     }
 
@@ -383,27 +383,28 @@ public final class RuleCleaner implements UDF1<String, String> {
       String text = cleaner.call(raw);
       Object[] fields = new Object[saltSeeds.length + 1];
       fields[0] = text;
-      byte[] ascii = text == null ? null : lowerAscii(text);
-      if (ascii != null) {
-        for (int i = 0; i < saltSeeds.length; i++) {
-          fields[i + 1] =
-              XXH64.hashUnsafeBytes(ascii, Platform.BYTE_ARRAY_OFFSET, ascii.length, saltSeeds[i]);
-        }
-        return RowFactory.create(fields);
-      }
-      // What UTF8String.toLowerCase does to a text that is not all ASCII (decode, then
-      // String.toLowerCase, then encode), without first encoding the text to decode it.
-      UTF8String lower = text == null ? null : UTF8String.fromString(text.toLowerCase());
+      byte[] lower = text == null ? null : lowerCase(text);
       for (int i = 0; i < saltSeeds.length; i++) {
+        // Spark's xxhash64 of (salt, null) is the salt's hash alone.
         fields[i + 1] = lower == null ? saltSeeds[i] : hash(lower, saltSeeds[i]);
       }
       return RowFactory.create(fields);
     }
 
     /**
-     * An all-ASCII text's bytes lower-cased (A-Z to a-z: what UTF8String.toLowerCase does
-     * to ASCII, without a Character.toLowerCase call per byte), else null. One branch-free
-     * pass; the check for a non-ASCII character comes at the end.
+     * The bytes of UTF8String.fromString(text).toLowerCase(): an all-ASCII text lower-cased
+     * byte by byte, as that method does; any other with String.toLowerCase, as its slow
+     * path does, without first encoding the text only to decode it again.
+     */
+    private static byte[] lowerCase(String text) {
+      byte[] ascii = lowerAscii(text);
+      return ascii != null ? ascii : text.toLowerCase().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * An all-ASCII text's bytes lower-cased (A-Z to a-z, without a Character.toLowerCase
+     * call per byte), else null. One branch-free pass; the check for a non-ASCII character
+     * comes at the end.
      */
     private static byte[] lowerAscii(String text) {
       int n = text.length();
@@ -417,9 +418,8 @@ public final class RuleCleaner implements UDF1<String, String> {
       return any < ASCII ? out : null;
     }
 
-    private static long hash(UTF8String value, long seed) {
-      return XXH64.hashUnsafeBytes(
-          value.getBaseObject(), value.getBaseOffset(), value.numBytes(), seed);
+    private static long hash(byte[] bytes, long seed) {
+      return XXH64.hashUnsafeBytes(bytes, Platform.BYTE_ARRAY_OFFSET, bytes.length, seed);
     }
   }
 }
